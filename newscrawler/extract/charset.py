@@ -1,0 +1,113 @@
+"""Bytes → text. The bytes decide first, then the HTTP header, then <meta>, then the profile's hint.
+
+Chinese pages often lie: a meta tag says gb2312 while a browser re-saved the file as UTF-8, or a page
+says gb2312 while using characters only GBK/GB18030 has. So: a clean UTF-8 decode wins outright (random
+GBK text practically never forms valid UTF-8), every GB-family label is decoded as GB18030 (a superset),
+and a decode that needs replacement characters or yields implausible text is refused, never returned.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from newscrawler.extract.article import CharsetError
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w:.]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([-\w:.]+)", re.I)
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([-\w.]+)""", re.I)
+
+# Labels that name a GB family member (or the Windows code page for it): decode all as GB18030.
+_GB = {"gb2312", "gbk", "gb18030", "cp936", "ms936", "x-gbk", "euc-cn", "hz-gb-2312", "gb_2312-80",
+       "csgb2312"}
+# What browsers do for latin-1 labels (WHATWG): windows-1252.
+_LATIN = {"iso-8859-1", "latin1", "latin-1", "us-ascii", "ascii", "iso8859-1", "l1"}
+
+
+def normalise_charset(name: str | None) -> str | None:
+    """A codec name Python knows, with the GB family and latin-1 widened as browsers do."""
+    if not name:
+        return None
+    n = name.strip().lower().strip("\"'")
+    if n in _GB or n.startswith("gb"):
+        return "gb18030"
+    if n in _LATIN:
+        return "cp1252"
+    if n in ("big5", "big5-hkscs", "x-big5", "cp950"):
+        return "big5hkscs"
+    if n in ("utf8", "utf-8", "unicode"):
+        return "utf-8"
+    try:
+        return codecs.lookup(n).name
+    except LookupError:
+        return None
+
+
+def header_charset(headers: dict[str, str] | None) -> str | None:
+    if not headers:
+        return None
+    for k, v in headers.items():
+        if k.lower() == "content-type" and v:
+            m = _HEADER_CHARSET.search(v)
+            if m:
+                return m.group(1)
+    return None
+
+
+def meta_charset(body: bytes) -> str | None:
+    head = body[:4096]
+    m = _XML_DECL.search(head) or _META_CHARSET.search(head)
+    return m.group(1).decode("ascii", "replace") if m else None
+
+
+def _cjk_plausible(text: str) -> bool:
+    """Most non-ASCII characters of real Chinese text are common Han ideographs or CJK punctuation;
+    bytes forced through GB18030/Big5 produce rare ideographs, private-use and odd symbols instead."""
+    non_ascii = good = 0
+    for ch in text:
+        o = ord(ch)
+        if o < 128:
+            continue
+        non_ascii += 1
+        if 0x4E00 <= o <= 0x9FFF or 0x3000 <= o <= 0x303F or 0xFF00 <= o <= 0xFFEF or 0x2000 <= o <= 0x206F \
+                or o in (0xB7, 0xD7, 0xA0):
+            good += 1
+    return non_ascii == 0 or good / non_ascii >= 0.85
+
+
+def _try(body: bytes, enc: str) -> str | None:
+    try:
+        return body.decode(enc)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def decode(body: bytes, url: str, *, headers: dict[str, str] | None = None,
+           hint: str | None = None) -> tuple[str, str]:
+    """Return (text, encoding used). Raises CharsetError naming the URL when no clean decode exists."""
+    if body.startswith(codecs.BOM_UTF8):
+        text = _try(body[3:], "utf-8")
+        if text is not None:
+            return text, "utf-8"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = _try(body, "utf-16")
+        if text is not None:
+            return text, "utf-16"
+    # Bytes first: valid UTF-8 with any non-ASCII byte is UTF-8 whatever the labels say.
+    text = _try(body, "utf-8")
+    if text is not None:
+        return text, ("utf-8" if not body.isascii() else (normalise_charset(meta_charset(body)) or "utf-8"))
+    declared = [normalise_charset(c) for c in (header_charset(headers), meta_charset(body), hint)]
+    tried: list[str] = []
+    for enc in [e for e in declared if e] + ["gb18030", "big5hkscs"]:
+        if enc in tried or enc == "utf-8":
+            continue
+        tried.append(enc)
+        text = _try(body, enc)
+        if text is None:
+            continue
+        if enc in ("gb18030", "big5hkscs") and not _cjk_plausible(text):
+            continue
+        return text, enc
+    # A declared single-byte charset that was not tried above (all decode anything) is used as is.
+    raise CharsetError(f"{url}: cannot decode the page cleanly (tried utf-8, {', '.join(tried)})")

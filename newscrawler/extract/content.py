@@ -1,0 +1,241 @@
+"""The main-content finder for pages no profile knows.
+
+The page is cut into text blocks (a block element's own inline run, split at <br>), each remembering
+how much of its text sits inside links. Blocks score by length and punctuation (sentences have commas;
+menus do not) and hand the score to their container and its parent; the container with the best score
+discounted by its link density holds the article. Its blocks, minus link lists and boilerplate, are the
+body; a paragraph the page holds twice appears once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+from lxml import html as lhtml
+
+# Elements that never hold article text.
+JUNK_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "svg", "canvas", "select",
+             "option", "textarea", "button", "input", "nav", "aside", "footer", "template", "map",
+             "head", "label", "dialog", "menu")
+BLOCK_TAGS = frozenset({
+    "p", "div", "td", "th", "li", "section", "article", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5",
+    "h6", "table", "tr", "tbody", "thead", "ul", "ol", "dl", "dd", "dt", "center", "body", "figure",
+    "figcaption", "main", "header", "form", "fieldset", "address", "caption", "hr", "html", "details",
+    "summary",
+})
+# Text blocks that are paragraphs of their container (their score goes to the container).
+PARA_TAGS = frozenset({"p", "pre", "li", "blockquote", "h2", "h3", "h4", "h5", "h6", "dd", "dt",
+                       "figcaption", "center", "font", "span"})
+_PUNCT = re.compile(r"[，。、；：！？,;:!?．“”「」《》…—]|\.\s")
+_WS = re.compile(r"\s+")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+# Class/id words of boilerplate containers (a light touch: only used to damp scores).
+_NEG = re.compile(r"comment|footer|foot|sidebar|side|related|recommend|share|social|nav|menu|banner|"
+                  r"breadcrumb|copyright|advert|\bad\b|ads|promo|hot|rank|links|widget|popular|sponsor|"
+                  r"disclaimer|subscribe|newsletter|tags?\b|login|toolbar|pager|pagination|crumb|"
+                  r"keyword|author-info|caption|byline|meta", re.I)
+_POS = re.compile(r"article|content|body|text|entry|main|story|post|detail|news|zoom|editor|"
+                  r"con\b|cont\b|txt|正文", re.I)
+# Lines that are boilerplate wherever they appear.
+BOILER = re.compile(
+    r"^(?:.{0,12}(?:免责声明|免責聲明|版权声明|版權聲明|版权所有|版權所有|Copyright|©|All rights reserved|"
+    r"未经授权|未經授權|未经许可|未經許可|转载请注明|轉載請註明|本文来源于|举报电话|舉報電話|ICP备|ICP證|"
+    r"扫一扫|掃一掃|分享到|分享至|打印本页|打印本頁|关闭窗口|關閉窗口|返回顶部|返回頂部|字号|字號|"
+    r"责任编辑|責任編輯|文章编辑|文章編輯|相关阅读|相關閱讀|相关新闻|相關新聞|相关文章|推荐阅读|"
+    r"热点推荐|延伸阅读|上一篇|下一篇|上一页|下一页|点击排行|网友评论|發表評論|发表评论|我要评论|"
+    r"Share this|Follow us|Sign up|Subscribe|Advertisement|Related|Read more|READ MORE))", re.I)
+# A tail of the article: everything after these lines is not body.
+END_MARK = re.compile(
+    r"^(?:[【\[(（]?\s*(?:责任编辑|責任編輯|文章编辑|文章編輯|责编|責編|编辑|編輯|本文编辑)\s*[:：︰丨|]"
+    r"|.{0,8}(?:免责声明|免責聲明|版权声明|版權聲明|相关阅读|相關閱讀|相关新闻|相關新聞|相关文章|相關文章|"
+    r"推荐阅读|推薦閱讀|延伸阅读|延伸閱讀|网友评论|網友評論|热门评论|发表评论|發表評論))")
+
+
+@dataclass(slots=True)
+class Block:
+    el: etree._Element  # the element whose inline run this is
+    text: str
+    link: int  # characters inside <a>
+    idx: int = 0
+
+
+def clean(doc: lhtml.HtmlElement) -> None:
+    """Drop elements that never hold article text (in place)."""
+    etree.strip_elements(doc, *JUNK_TAGS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+    for el in doc.xpath('//*[@hidden or contains(translate(@style," ",""),"display:none")]'):
+        parent = el.getparent()
+        if parent is not None:
+            _drop_keep_tail(el)
+
+
+def _drop_keep_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def blocks(root: etree._Element) -> list[Block]:
+    """Cut the tree into text blocks in document order."""
+    out: list[Block] = []
+    buf: list[str] = []
+    link = [0]
+
+    def flush(owner: etree._Element) -> None:
+        if buf:
+            text = _WS.sub(" ", "".join(buf)).strip()
+            if text:
+                out.append(Block(owner, text, min(link[0], len(text))))
+            buf.clear()
+        link[0] = 0
+
+    def walk(el: etree._Element, owner: etree._Element, in_link: bool) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        is_block = tag in BLOCK_TAGS
+        if is_block:
+            flush(owner)
+            here = el
+        else:
+            here = owner
+        if tag == "br":
+            flush(owner)
+        a = in_link or tag == "a"
+        if el.text:
+            buf.append(el.text)
+            if a:
+                link[0] += len(el.text.strip())
+        for child in el:
+            walk(child, here, a)
+            if child.tail:
+                buf.append(child.tail)
+                if a:
+                    link[0] += len(child.tail.strip())
+        if is_block:
+            flush(here)
+
+    walk(root, root, False)
+    for i, b in enumerate(out):
+        b.idx = i
+    return out
+
+
+def text_len(s: str) -> int:
+    """CJK characters count double: a Chinese sentence is about half as long as an English one."""
+    return len(s) + len(_CJK.findall(s))
+
+
+def _class_weight(el: etree._Element) -> float:
+    s = (el.get("class") or "") + " " + (el.get("id") or "")
+    if not s.strip():
+        return 0.0
+    w = 0.0
+    if _NEG.search(s):
+        w -= 25
+    if _POS.search(s):
+        w += 25
+    return w
+
+
+@dataclass
+class Found:
+    container: etree._Element | None
+    blocks: list[Block]
+    link_density: float
+
+
+def find_main(all_blocks: list[Block], title: str | None = None) -> Found:
+    scores: dict[etree._Element, float] = {}
+    totals: dict[etree._Element, list[int]] = {}
+    for b in all_blocks:
+        n = len(b.text)
+        anc = b.el
+        while anc is not None:
+            t = totals.get(anc)
+            if t is None:
+                totals[anc] = [n, b.link]
+            else:
+                t[0] += n
+                t[1] += b.link
+            anc = anc.getparent()
+        tl = text_len(b.text)
+        if tl < 25 or b.link > n * 0.5:
+            continue
+        score = 1 + len(_PUNCT.findall(b.text)) + min(tl / 100, 3)
+        el = b.el
+        if el.tag in PARA_TAGS:
+            first, second = el.getparent(), None
+            if first is not None:
+                second = first.getparent()
+        else:
+            first, second = el, el.getparent()
+        if first is not None:
+            scores[first] = scores.get(first, 0.0) + score
+        if second is not None:
+            scores[second] = scores.get(second, 0.0) + score / 2
+    if not scores:
+        return Found(None, [], 1.0)
+    best, best_score = None, -1e9
+    for el, s in scores.items():
+        total, linked = totals.get(el, [1, 0])
+        ld = linked / total if total else 0
+        final = (s + _class_weight(el)) * (1 - ld)
+        if final > best_score:
+            best, best_score = el, final
+    assert best is not None
+    # Siblings with similar scores belong to the article too (a body split over several divs).
+    members = {best}
+    parent = best.getparent()
+    if parent is not None:
+        threshold = max(10.0, best_score * 0.2)
+        for sib in parent:
+            if sib is best or not isinstance(sib.tag, str):
+                continue
+            s = scores.get(sib)
+            if s is not None:
+                total, linked = totals.get(sib, [1, 0])
+                if (s + _class_weight(sib)) * (1 - linked / max(total, 1)) >= threshold:
+                    members.add(sib)
+    chosen = []
+    for b in all_blocks:
+        anc = b.el
+        while anc is not None:
+            if anc in members:
+                chosen.append(b)
+                break
+            anc = anc.getparent()
+    total, linked = totals.get(best, [1, 0])
+    return Found(best, chosen, linked / max(total, 1))
+
+
+def body_lines(found: Found, headline: str | None) -> list[Block]:
+    """The container's blocks minus link lists, label lines, boilerplate and repeats."""
+    out: list[Block] = []
+    seen: set[str] = set()
+    hl = _WS.sub("", headline or "")
+    for b in found.blocks:
+        t = b.text
+        n = len(t)
+        if b.link > n * 0.6 and n < 300:
+            continue
+        if END_MARK.match(t) and out:
+            break
+        if BOILER.match(t) and n < 200:
+            continue
+        key = _WS.sub("", t)
+        if hl and key == hl:
+            continue
+        if len(key) >= 8:
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(b)
+    return out

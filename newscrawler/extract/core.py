@@ -1,0 +1,367 @@
+"""extract(): bytes + URL (+ profile) → Article. Layers, most specific first, each filling what the one
+before left empty: profile selectors → structured metadata → label rules → the main-content finder."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+from lxml import html as lhtml
+
+from newscrawler.extract import labels
+from newscrawler.extract.article import Article, ExtractionError, Image
+from newscrawler.extract.charset import decode
+from newscrawler.extract.content import Block, blocks, body_lines, clean, find_main, text_len
+from newscrawler.extract.dates import ParsedDate, date_from_url, parse_date
+from newscrawler.extract.metadata import Meta, read_meta
+from newscrawler.extract.script import detect_script
+from newscrawler.extract.selectors import select
+
+if TYPE_CHECKING:
+    from newscrawler.profiles import PortalProfile
+
+_WS = re.compile(r"\s+")
+_TITLE_SPLIT = re.compile(r"\s*(?:[|｜_]|--|—|–| - |-{1,2}(?=[^-]*$))\s*")
+_CRUMB_LABEL = re.compile(r"(?:当前位置|當前位置|您现在的位置|您現在的位置|现在的位置|現在的位置|"
+                          r"您的位置|你的位置|"
+                          r"所在位置|当前位置是|位置)\s*[:：]?\s*")
+_CRUMB_SEP = re.compile(r"\s*(?:>>|>|»|›|→|->|＞|/)\s*")
+_NEXT_TEXT = re.compile(r"^\s*(?:下一页|下一頁|下页|下頁|Next(?: page)?|next ›|›|»)\s*$", re.I)
+_PAGE_SUFFIX = re.compile(r"(?:[_-]\d{1,3}|index_\d+|_\d+_\d+)(?=\.\w+$)|[?&](?:page|p|pn)=\d+")
+
+
+def _text(el: object) -> str:
+    if isinstance(el, str):
+        return _WS.sub(" ", el).strip()
+    if isinstance(el, etree._Element):
+        return _WS.sub(" ", el.text_content()).strip()
+    return ""
+
+
+def _abs(base: str, href: str | None) -> str | None:
+    if not href:
+        return None
+    href = href.strip()
+    if not href or href.startswith(("javascript:", "data:", "#", "mailto:")):
+        return None
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return None
+
+
+def _to_iso(raw: str | None, tz: str | None) -> ParsedDate | None:
+    return parse_date(raw, tz) if raw else None
+
+
+def _headline(doc: lhtml.HtmlElement, meta: Meta, all_blocks: list[Block]) -> tuple[str | None, int]:
+    """The headline and the index of the block it sits in (-1 if none).
+
+    Prefer an h1/h2/title-like element whose text is part of <title> (sites append their name to it);
+    else og:title; else <title> with the site suffix cut off."""
+    title = _WS.sub(" ", meta.title or "").strip()
+    title_key = _WS.sub("", title)
+    og = _WS.sub(" ", meta.headline or "").strip()
+    cands: list[str] = []
+    for el in doc.xpath("//h1|//h2|//h3|//*[contains(@class,'title') or contains(@id,'title')]"):
+        t = _text(el)
+        if 4 <= len(t) <= 150:
+            cands.append(t)
+    best = None
+    for t in cands:
+        k = _WS.sub("", t)
+        if title_key and (k in title_key or (og and k == _WS.sub("", og))) and len(k) >= 4:
+            if best is None or len(k) > len(_WS.sub("", best)):
+                best = t
+    if best is None and og:
+        best = og
+    if best is None and cands and not title:
+        best = cands[0]
+    if best is None and title:
+        parts = [p for p in _TITLE_SPLIT.split(title) if p]
+        best = max(parts[:2], key=len) if parts else title
+    if best is None:
+        return None, -1
+    key = _WS.sub("", best)
+    for b in all_blocks:
+        if len(b.text) < len(best) + 30 and key in _WS.sub("", b.text):
+            return best, b.idx
+    return best, -1
+
+
+def _scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
+    """Label values near the headline first (the byline sits right under it), else anywhere."""
+    found: dict = {}
+    order = list(range(max(start, 0), min(len(all_blocks), max(start, 0) + 25)))
+    rest = [i for i in range(len(all_blocks)) if i not in set(order)]
+    for group in (order, rest):
+        for i in group:
+            t = all_blocks[i].text
+            if len(t) > 300:
+                continue
+            if "pub" not in found:
+                p = labels.pubdate_in(t, tz)
+                if p:
+                    found["pub"] = p
+            if "mod" not in found:
+                p = labels.moddate_in(t, tz)
+                if p:
+                    found["mod"] = p
+            if "source" not in found:
+                s = labels.source_in(t)
+                if s:
+                    found["source"] = s
+            if "authors" not in found:
+                a = labels.authors_in(t)
+                if a:
+                    found["authors"] = a
+            if "editor" not in found:
+                e = labels.editor_in(t)
+                if e:
+                    found["editor"] = e
+            if "bare" not in found and group is order and len(t) < 120:
+                p = parse_date(t, tz)
+                if p:
+                    found["bare"] = p
+    return found
+
+
+def _breadcrumbs(all_blocks: list[Block]) -> list[str]:
+    for b in all_blocks[:200]:
+        m = _CRUMB_LABEL.search(b.text)
+        if m and len(b.text) < 200 and _CRUMB_SEP.search(b.text[m.end():]):
+            parts = [p.strip() for p in _CRUMB_SEP.split(b.text[m.end():]) if p.strip()]
+            if parts and parts[-1] in ("正文", "内容", "內容", "详细", "詳細", "阅读文章"):
+                parts = parts[:-1]
+            return parts[:8]
+    return []
+
+
+def _next_page(doc: lhtml.HtmlElement, url: str) -> str | None:
+    """The continuation of this article: a "下一页" link whose URL is this URL with a page suffix."""
+    here = urlsplit(url)
+    stem = _PAGE_SUFFIX.sub("", here.path + ("?" + here.query if here.query else ""))
+    for a in doc.iter("a"):
+        if not _NEXT_TEXT.match(a.text_content() or ""):
+            continue
+        target = _abs(url, a.get("href"))
+        if not target or target.split("#")[0] == url:
+            continue
+        t = urlsplit(target)
+        if t.netloc != here.netloc:
+            continue
+        tpath = t.path + ("?" + t.query if t.query else "")
+        if tpath != here.path and _PAGE_SUFFIX.sub("", tpath) in (
+                stem, stem.rsplit("/", 1)[0] + "/index.html"):
+            return target
+    return None
+
+
+def _images(container: etree._Element | None, url: str) -> list[Image]:
+    if container is None:
+        return []
+    out: list[Image] = []
+    seen = set()
+    for img in container.iter("img"):
+        src = _abs(url, img.get("data-src") or img.get("data-original") or img.get("src"))
+        if not src or src in seen or re.search(r"\.gif$|logo|icon|blank|spacer|pixel", src, re.I):
+            continue
+        seen.add(src)
+        cap = (img.get("alt") or img.get("title") or "").strip() or None
+        fig = img.getparent()
+        while fig is not None and fig.tag != "figure" and fig is not container:
+            fig = fig.getparent()
+        if fig is not None and fig.tag == "figure":
+            fc = fig.find(".//figcaption")
+            if fc is not None and _text(fc):
+                cap = _text(fc)
+        out.append(Image(src, cap))
+    return out
+
+
+def _language(meta: Meta, body: str, profile: PortalProfile | None) -> str | None:
+    if meta.lang:
+        return meta.lang.split(",")[0].strip().split("-")[0].lower() or None
+    sample = body[:2000]
+    if sample and len(re.findall(r"[\u4e00-\u9fff]", sample)) > len(sample) * 0.2:
+        return "zh"
+    if profile is not None:
+        return profile.language
+    return "en" if sample and sample.isascii() else None
+
+
+def _apply_selectors(doc: lhtml.HtmlElement, profile: PortalProfile, art: Article,
+                     url: str) -> etree._Element | None:
+    sel = profile.selectors
+    body_el = None
+    for field, selector in sel.items():
+        found = select(doc, selector)
+        if not found:
+            continue
+        if field == "articleBody":
+            body_el = found[0] if isinstance(found[0], etree._Element) else None
+        elif field in ("headline", "source", "editor"):
+            v = _text(found[0])
+            if field == "source":
+                v = re.sub(r"^.*?(?:来源|來源)\s*[:：]\s*", "", v)
+            if field == "editor":
+                v = labels.editor_in(v) or v
+            setattr(art, field, v or None)
+        elif field in ("datePublished", "dateModified"):
+            p = parse_date(_text(found[0]), profile.timezone)
+            if p:
+                setattr(art, field, p.iso)
+                setattr(art, field + "Raw", p.raw)
+        elif field == "authors":
+            names: list[str] = []
+            for f in found:
+                names.extend(labels.authors_in(_text(f)) or labels.split_names(_text(f)))
+            art.authors = names
+        elif field == "breadcrumbs":
+            art.breadcrumbs = [t for t in (_text(f) for f in found) if t]
+        elif field == "nextPage":
+            f = found[0]
+            art.nextPage = _abs(url, f if isinstance(f, str) else f.get("href"))
+        elif field == "images":
+            art.images = [Image(u) for u in (_abs(url, f if isinstance(f, str) else f.get("src"))
+                                             for f in found) if u]
+    return body_el
+
+
+def _is_article(body: str, found_ld: float, all_blocks: list[Block], meta: Meta, has_date: bool) -> bool:
+    """List and home pages: lots of links, little running text, no byline."""
+    if meta.og_type and meta.og_type.lower() in ("article", "news", "news.article"):
+        return len(body) > 0
+    if meta.ld_type and meta.ld_type != "webpage":
+        return len(body) > 0
+    n = text_len(body)
+    if n < 120:
+        return False
+    total = sum(len(b.text) for b in all_blocks) or 1
+    linked = sum(b.link for b in all_blocks)
+    page_ld = linked / total
+    if found_ld > 0.5:
+        return False
+    if page_ld > 0.65 and n < 1200 and not has_date:
+        return False
+    if n < 300 and not has_date:
+        return False
+    return True
+
+
+def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
+            profile: PortalProfile | None = None) -> Article:
+    """Turn one fetched page into an Article (``isArticle`` False for pages holding none)."""
+    tz = profile.timezone if profile is not None else "Asia/Shanghai"
+    text, encoding = decode(body, url, headers=dict(headers) if headers else None,
+                            hint=profile.charset if profile is not None else None)
+    text = text.replace("\x00", "")
+    try:
+        doc = lhtml.document_fromstring(text) if text.strip() else None
+    except (etree.ParserError, ValueError) as exc:
+        raise ExtractionError(f"{url}: cannot parse the page as HTML ({exc})") from None
+    art = Article(url=url, encoding=encoding)
+    if doc is None:
+        art.isArticle = False
+        return art
+    meta = read_meta(doc)
+    clean(doc)
+    body_el = _apply_selectors(doc, profile, art, url) if profile is not None and profile.selectors else None
+
+    all_blocks = blocks(doc)
+    headline, hidx = _headline(doc, meta, all_blocks)
+    art.headline = art.headline or headline
+
+    if body_el is not None:
+        from newscrawler.extract.content import Found
+        sub = blocks(body_el)
+        found = Found(body_el, sub, sum(b.link for b in sub) / max(1, sum(len(b.text) for b in sub)))
+    else:
+        found = find_main(all_blocks, art.headline)
+    lines = body_lines(found, art.headline)
+    # Byline lines inside the container are metadata, not body.
+    lines = [b for b in lines if not (labels.META_LINE.search(b.text) and len(b.text) < 80)]
+    art.articleBody = "\n".join(b.text for b in lines)
+    if not art.articleBody and meta.ld_body:
+        art.articleBody = meta.ld_body.strip()
+
+    # Labels fill what selectors left empty; structured metadata beats labels for dates with offsets.
+    lab = _scan_labels(all_blocks, hidx, tz)
+    if not art.datePublished:
+        pd = None
+        if meta.datePublished:
+            pd = _to_iso(meta.datePublished, tz)
+        pd = pd or lab.get("pub") or lab.get("mod") or lab.get("bare")
+        if pd is None:
+            pd = date_from_url(url, tz)
+        if pd:
+            art.datePublished, art.datePublishedRaw = pd.iso, pd.raw
+    if not art.dateModified:
+        md = _to_iso(meta.dateModified, tz) if meta.dateModified else None
+        md = md or (lab.get("mod") if lab.get("pub") else None)
+        if md:
+            art.dateModified, art.dateModifiedRaw = md.iso, md.raw
+    if not art.source:
+        art.source = lab.get("source") or meta.source
+    if not art.authors:
+        art.authors = lab.get("authors") or meta.authors
+    if not art.editor:
+        art.editor = lab.get("editor") or meta.editor
+    if not art.breadcrumbs:
+        art.breadcrumbs = _breadcrumbs(all_blocks)
+    if found.container is not None:
+        frag = etree.Element("div")
+        for b in lines:
+            p = etree.SubElement(frag, "p")
+            p.text = b.text
+        art.articleBodyHtml = etree.tostring(frag, encoding="unicode") if lines else None
+    if not art.images:
+        art.images = _images(found.container, url)
+    art.mainImage = _abs(url, meta.image) or (art.images[0].url if art.images else None)
+    art.description = meta.description
+    art.keywords = meta.keywords
+    art.canonicalUrl = _abs(url, meta.canonical)
+    art.inLanguage = _language(meta, art.articleBody, profile)
+    if art.inLanguage in (None, "zh"):
+        art.script = detect_script(art.articleBody or art.headline or "")
+    art.isArticle = _is_article(art.articleBody, found.link_density, all_blocks, meta,
+                                bool(lab.get("pub") or lab.get("mod") or meta.datePublished))
+    if art.isArticle and not art.nextPage:
+        art.nextPage = _next_page(doc, url)
+    elif not art.isArticle:
+        art.nextPage = None
+    return art
+
+
+def merge_pages(pages: list[Article]) -> Article:
+    """One article from its pages: the first page's metadata, the bodies concatenated in order."""
+    if not pages:
+        raise ValueError("merge_pages needs at least one page")
+    first = pages[0]
+    merged = Article(**{**first.to_dict(), "images": list(first.images)})
+    merged.images = [Image(**i) if isinstance(i, dict) else i for i in first.images]
+    seen = {i.url for i in merged.images}
+    bodies = [first.articleBody] if first.articleBody else []
+    htmls = [first.articleBodyHtml] if first.articleBodyHtml else []
+    for p in pages[1:]:
+        if p.articleBody:
+            bodies.append(p.articleBody)
+        if p.articleBodyHtml:
+            htmls.append(p.articleBodyHtml)
+        for img in p.images:
+            if img.url not in seen:
+                seen.add(img.url)
+                merged.images.append(img)
+        for f in ("headline", "datePublished", "datePublishedRaw", "source", "editor"):
+            if not getattr(merged, f) and getattr(p, f):
+                setattr(merged, f, getattr(p, f))
+        if not merged.authors and p.authors:
+            merged.authors = list(p.authors)
+    merged.articleBody = "\n".join(bodies)
+    merged.articleBodyHtml = "".join(htmls) or None
+    merged.nextPage = None
+    merged.isArticle = any(p.isArticle for p in pages)
+    return merged

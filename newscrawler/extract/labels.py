@@ -1,0 +1,113 @@
+"""Label rules: the "来源：… 发布时间：… 作者：…" lines Chinese CMSs print around an article.
+
+Simplified and Traditional labels are both listed. Source (来源) and author (作者/记者) are kept apart:
+the source is an outlet, the author a person.
+"""
+
+from __future__ import annotations
+
+import re
+
+from newscrawler.extract.dates import ParsedDate, parse_date
+
+_COLON = r"\s*[:：︰]\s*"
+SOURCE_LABELS = (r"(?:信息来源|文章来源|新闻来源|稿件来源|资料来源|信息來源|文章來源|新聞來源|"
+                 r"来源|來源|稿源|出处|出處|Source)")
+PUB_LABELS = (r"(?:发布时间|發佈時間|發布時間|发表时间|發表時間|发布日期|發佈日期|發布日期|"
+              r"发表日期|发表于|發表於|"
+              r"发稿时间|發稿時間|首发时间|上传时间|出版日期|刊发时间|成文日期|时间|時間|日期|Published|Posted)")
+MOD_LABELS = r"(?:更新时间|更新時間|更新日期|修改时间|修改時間|最后更新|最後更新|Updated)"
+AUTHOR_LABELS = (r"(?:作\s*者|撰\s*文|撰稿人?|本报记者|本報記者|记\s*者|記\s*者|文\s*/\s*图|文\s*/\s*圖|"
+                 r"图\s*/\s*文|圖\s*/\s*文|文\s*图|文(?=\s*[/丨|｜])|发布者|發佈者|发帖人|楼主|By)")
+EDITOR_LABELS = (r"(?:责任编辑|責任編輯|文章编辑|文章編輯|值班编辑|值班編輯|网络编辑|網絡編輯|本文编辑|"
+                 r"责编|責編|编辑|編輯|小编)")
+# Any label: where one field's value ends and the next begins.
+ANY_LABEL = re.compile(
+    "(?:" + "|".join([SOURCE_LABELS, PUB_LABELS, MOD_LABELS, AUTHOR_LABELS, EDITOR_LABELS,
+                      r"通讯员|通訊員|浏览|瀏覽|阅读|閱讀|点击|點擊|字号|字號|分享|评论|評論|打印|关闭|【|\[|\||｜"])
+    + r")")
+
+SOURCE_RE = re.compile(SOURCE_LABELS + _COLON + r"(?P<v>.{1,60})")
+PUB_RE = re.compile(PUB_LABELS + r"\s*[:：︰]?\s*(?P<v>.{4,60})")
+MOD_RE = re.compile(MOD_LABELS + r"\s*[:：︰]?\s*(?P<v>.{4,60})")
+AUTHOR_RE = re.compile(r"(?<![编編])" + AUTHOR_LABELS + r"\s*(?:[:：︰丨|｜]\s*|\s+|(?=[\u4e00-\u9fff]))"
+                       r"(?P<v>.{1,60})")
+EDITOR_RE = re.compile(r"[【\[(（]?\s*" + EDITOR_LABELS + r"\s*[:：︰丨|｜]\s*(?P<v>[^】\]）)\n]{1,40})")
+
+# A person: 2-5 Han characters (· for transliterated names), a Latin name, or a forum nickname.
+_NAME = re.compile(r"[\u4e00-\u9fff·•]{2,5}|[A-Za-z][A-Za-z.'\-]*(?:\s[A-Z][A-Za-z.'\-]*){0,3}"
+                   r"|(?=.*[A-Za-z0-9_&])[\w&]{2,20}")
+_NAME_STOP = re.compile(r"本报|本報|通讯员|通訊員|报道|報道|摄影|攝影|综合|綜合|整理|编译|編譯|实习生|實習生|"
+                        r"发自|發自|电|電$")
+
+
+def _cut(value: str) -> str:
+    """The value up to the next label, a wide gap or a bracket."""
+    m = ANY_LABEL.search(value)
+    if m and m.start() > 0:
+        value = value[: m.start()]
+    value = re.split(r"\s{2,}|\u3000|[\t\n）)】\]。；;！!？?]", value.strip(), maxsplit=1)[0]
+    return value.strip(" \u00a0:：|｜丨-—")
+
+
+def source_in(line: str) -> str | None:
+    m = SOURCE_RE.search(line)
+    if not m:
+        return None
+    v = _cut(m.group("v"))
+    v = re.sub(r"\s*(?:作者|记者|記者|时间|時間|发布|編輯|编辑).*$", "", v)
+    # A date right after the label (no source printed) is not a source.
+    if not v or parse_date(v) or len(v) > 30:
+        return None
+    return v
+
+
+def pubdate_in(line: str, tz: str | None) -> ParsedDate | None:
+    m = PUB_RE.search(line)
+    while m:
+        p = parse_date(m.group("v")[:40], tz)
+        if p:
+            return p
+        m = PUB_RE.search(line, m.end())
+    return None
+
+
+def moddate_in(line: str, tz: str | None) -> ParsedDate | None:
+    m = MOD_RE.search(line)
+    return parse_date(m.group("v")[:40], tz) if m else None
+
+
+def split_names(value: str) -> list[str]:
+    names = []
+    for part in re.split(r"[\s、，,;；/／和及&]+|\band\b", value):
+        part = part.strip(" .·()（）[]【】:：")
+        if not part or _NAME_STOP.search(part) or parse_date(part):
+            continue
+        m = _NAME.fullmatch(part)
+        if m and not re.fullmatch(r"\d+", part):
+            names.append(part)
+    return names[:6]
+
+
+def authors_in(line: str) -> list[str]:
+    for m in AUTHOR_RE.finditer(line):
+        v = _cut(m.group("v"))
+        names = split_names(v)
+        if names:
+            return names
+    return []
+
+
+def editor_in(line: str) -> str | None:
+    m = EDITOR_RE.search(line)
+    if not m:
+        return None
+    v = _cut(m.group("v"))
+    names = split_names(v)
+    return " ".join(names) if names else None
+
+
+# Lines that are labels/metadata rather than body text (used to trim them from the body).
+META_LINE = re.compile(
+    "^(?:" + "|".join([SOURCE_LABELS, PUB_LABELS, MOD_LABELS, EDITOR_LABELS]) + r")\s*[:：︰]"
+    r"|^[【\[(（]\s*" + EDITOR_LABELS + r"\s*[:：︰]")
