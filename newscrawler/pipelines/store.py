@@ -1,0 +1,84 @@
+"""Last stage: batched bulk upserts into the store, flushed (journalled) when the spider closes.
+
+If the database goes away mid-run, the unwritten batch is kept in a JSON Lines spill file under the
+data directory (named in the log and the run record) and the crawl stops: nothing fetched is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from scrapy.utils.defer import deferred_from_coro
+
+from newscrawler import config
+from newscrawler.store import StoreError, for_crawler
+
+logger = logging.getLogger(__name__)
+
+
+class StorePipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.batch_size = crawler.settings.getint("STORE_BATCH_SIZE", 200)
+        self.buffer: list[dict[str, Any]] = []
+        self.failed = False
+
+    @classmethod
+    def from_crawler(cls, crawler) -> StorePipeline:
+        return cls(crawler)
+
+    def open_spider(self, spider=None) -> None:
+        self.store = for_crawler(self.crawler)
+
+    def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
+        if self.failed:
+            self._spill([item])
+            return item
+        self.buffer.append(item)
+        if len(self.buffer) >= self.batch_size:
+            self.flush()
+        return item
+
+    def close_spider(self, spider=None) -> None:
+        self.flush(final=True)
+
+    def flush(self, final: bool = False) -> None:
+        batch, self.buffer = self.buffer, []
+        if not batch:
+            return
+        stats = self.crawler.stats
+        try:
+            counts = self.store.upsert_articles(batch, final=final)
+        except StoreError as exc:
+            self.failed = True
+            stats.inc_value("store/errors")
+            path = self._spill(batch)
+            logger.error("%s; %d articles kept in %s; stopping the crawl", exc, len(batch), path)
+            if self.crawler.engine and not final:
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_failed"))
+            return
+        stats.inc_value("articles/new", counts.new)
+        stats.inc_value("articles/updated", counts.updated)
+        stats.inc_value("articles/unchanged", counts.unchanged)
+
+    def _spill(self, items: list[dict[str, Any]]) -> Path:
+        stats = self.crawler.stats
+        spill_dir = config.data_dir(self.crawler.settings.get("NEWSCRAWLER_DATA_DIR") or None) / "spill"
+        spill_dir.mkdir(parents=True, exist_ok=True)
+        path = spill_dir / f"{stats.get_value('newscrawler/run_id', 'run')}.jsonl"
+        with path.open("a", encoding="utf-8") as fh:
+            for item in items:
+                fh.write(json.dumps(item, ensure_ascii=False, default=_json_default) + "\n")
+        stats.set_value("store/spill_file", str(path))
+        stats.inc_value("store/spilled", len(items))
+        return path
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

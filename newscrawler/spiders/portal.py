@@ -1,0 +1,175 @@
+"""The one portal spider: driven by portal profiles (data), never subclassed per portal.
+
+From each portal's home and column pages it follows article links that match the profile's pattern,
+skipping articles already in the store (asked in one batch per listing page), and pages through a
+column until a page brings nothing new (unless backfilling). Article pages go through the extractor;
+"下一页" continuations are fetched and merged into one article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from newscrawler.extract import ExtractionError, extract, merge_pages
+from newscrawler.normalize.urls import canonical_url
+from newscrawler.profiles import PortalProfile, select_profiles
+from newscrawler.store import for_crawler
+
+MAX_ARTICLE_PAGES = 20
+MAX_RECORDED_ERRORS = 200
+_PAGE_NUMBER = re.compile(r"(\d+)(?=\D*$)")
+
+
+def page_number(url: str) -> int:
+    """The page number a pagination URL carries (index_3.shtml → 3, /4.html → 4)."""
+    match = _PAGE_NUMBER.search(url.rsplit("/", 1)[-1])
+    return int(match.group(1)) if match else 0
+
+
+class PortalSpider(scrapy.Spider):
+    name = "portal"
+
+    def __init__(self, site: str | None = None, backfill: str | bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        sites = [s for s in (site or "").split(",") if s] or None
+        self.profiles: dict[str, PortalProfile] = {p.site: p for p in select_profiles(sites)}
+        self.backfill = str(backfill).lower() in ("1", "true", "yes")
+        self.scheduled: set[str] = set()
+        # Listing pages requested / failed per site: a portal whose every listing failed, failed outright.
+        self.listings_requested: Counter[str] = Counter()
+        self.listings_failed: Counter[str] = Counter()
+        self.errors: list[dict[str, str]] = []
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> PortalSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.backfill = spider.backfill or crawler.settings.getbool("NEWSCRAWLER_BACKFILL")
+        spider.store = for_crawler(crawler)
+        if not crawler.settings.getbool("NEWSCRAWLER_IGNORE_POLITENESS"):
+            slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
+            for p in spider.profiles.values():
+                slots.setdefault(p.site, {"concurrency": p.politeness.concurrent_requests,
+                                          "delay": p.politeness.download_delay})
+            crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        return spider
+
+    async def start(self):
+        for profile in self.profiles.values():
+            for url in profile.start_urls:
+                yield self._listing(profile, url, "home", 0)
+            for url in profile.column_urls:
+                yield self._listing(profile, url, "column", 0)
+
+    def _listing(self, profile: PortalProfile, url: str, kind: str, page: int) -> scrapy.Request:
+        self.listings_requested[profile.site] += 1
+        return scrapy.Request(url, callback=self.parse_listing, errback=self.on_error, dont_filter=True,
+                              meta={"site": profile.site, "kind": kind, "page": page,
+                                    "column": url if page == 0 else None, "download_slot": profile.site})
+
+    def parse_listing(self, response: Response):
+        site = response.meta["site"]
+        profile = self.profiles[site]
+        article_links: dict[str, str] = {}
+        pagination: list[str] = []
+        for href in response.css("a::attr(href)").getall():
+            href = href.strip()
+            if not href or href.startswith(("javascript:", "mailto:", "#")):
+                continue
+            url = urljoin(response.url, href)
+            if profile.is_article_url(url):
+                article_links.setdefault(canonical_url(url, profile), url)
+            elif response.meta["kind"] == "column" and profile.is_pagination_url(url):
+                pagination.append(url)
+        known = self.store.known_urls(article_links)
+        self.crawler.stats.inc_value("listing/article_links", len(article_links))
+        self.crawler.stats.inc_value("listing/article_links_known", len(known))
+        for key, url in article_links.items():
+            if key in known or key in self.scheduled:
+                continue
+            self.scheduled.add(key)
+            yield scrapy.Request(url, callback=self.parse_article, errback=self.on_error,
+                                 meta={"site": site, "linked": key, "download_slot": site, "pages": []})
+        if response.meta["kind"] != "column":
+            return
+        brought_new = len(article_links) > len(known)
+        page = response.meta["page"]
+        if not (brought_new or self.backfill) or page + 1 >= profile.max_pages_per_column:
+            return
+        later = sorted((page_number(u), u) for u in pagination if page_number(u) > max(page, 0))
+        if later:
+            self.listings_requested[site] += 1
+            number, url = later[0]
+            yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error,
+                                 meta={**response.meta, "page": number})
+
+    def parse_article(self, response: Response):
+        site = response.meta["site"]
+        profile = self.profiles[site]
+        try:
+            article = extract(response.body, response.url, headers=_headers(response), profile=profile)
+        except ExtractionError as exc:
+            self._record_error(response.url, "extraction", str(exc))
+            self.crawler.stats.inc_value(f"item_dropped_reasons/{type(exc).__name__}")
+            return
+        pages = response.meta["pages"] + [article]
+        nxt = article.nextPage
+        seen = {p.url for p in pages}
+        if nxt and nxt not in seen and len(pages) < MAX_ARTICLE_PAGES and profile.owns_url(nxt):
+            yield scrapy.Request(nxt, callback=self.parse_article, errback=self.on_article_page_error,
+                                 meta={**response.meta, "pages": pages})
+            return
+        yield self._item(merge_pages(pages) if len(pages) > 1 else article, response, profile)
+
+    def on_article_page_error(self, failure: Failure):
+        """A continuation page failed: keep what the earlier pages had rather than lose the article."""
+        self.on_error(failure)
+        request = failure.request
+        pages = request.meta["pages"]
+        profile = self.profiles[request.meta["site"]]
+        item = self._item(merge_pages(pages), None, profile, url=pages[0].url, linked=request.meta["linked"])
+        item["incomplete"] = True
+        yield item
+
+    def _item(self, article, response: Response | None, profile: PortalProfile, *, url: str | None = None,
+              linked: str | None = None) -> dict[str, Any]:
+        item = article.to_dict()
+        item.pop("nextPage", None)
+        first_url = url or article.url
+        linked = linked or response.meta["linked"]
+        item.update(site=profile.site, url=first_url, fetchedAt=datetime.now(UTC),
+                    urls=list(dict.fromkeys([linked, canonical_url(first_url, profile)])))
+        if response is not None:
+            item["httpStatus"] = response.status
+        return item
+
+    def on_error(self, failure: Failure) -> None:
+        request = failure.request
+        meta = request.meta
+        if meta.get("kind") in ("home", "column"):
+            self.listings_failed[meta["site"]] += 1
+        status = getattr(getattr(failure.value, "response", None), "status", None)
+        reason = f"HTTP {status}" if status else f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        self._record_error(request.url, meta.get("kind") or "article", reason)
+        self.logger.warning("fetch failed: %s (%s)", request.url, reason)
+
+    def _record_error(self, url: str, kind: str, reason: str) -> None:
+        self.crawler.stats.inc_value(f"errors/{kind}")
+        if len(self.errors) < MAX_RECORDED_ERRORS:
+            self.errors.append({"url": url, "kind": kind, "error": reason})
+        if kind == "extraction":
+            self.logger.error("cannot extract %s: %s", url, reason)
+
+    def failed_portals(self) -> list[str]:
+        return sorted(s for s, n in self.listings_requested.items() if n and self.listings_failed[s] >= n)
+
+
+def _headers(response: Response) -> dict[str, str]:
+    return {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}

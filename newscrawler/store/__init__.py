@@ -1,0 +1,258 @@
+"""The store: the one module that talks to MongoDB. Every query, index and bulk write lives here (dedup's
+own collections in `store/dedup.py`); the spider, pipelines, CLI and web view call its methods.
+
+The same pymongo code serves the embedded default (a SecantusDB daemon on 127.0.0.1, see server.py) and a
+real MongoDB given as MONGO_URI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pymongo
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo.errors import PyMongoError
+
+from newscrawler import config
+from newscrawler.store.server import EmbeddedServer, EmbeddedServerError, ensure_server
+
+CONNECT_TIMEOUT_MS = 5000
+# Fields that describe a fetch rather than the article: a change in them is not a new version.
+FETCH_FIELDS = {"url", "fetchedAt", "urls", "httpStatus", "crawlRun"}
+VERSIONED_FIELDS = ("headline", "articleBody", "datePublished", "dateModified", "authors", "editor", "source")
+
+
+class StoreError(RuntimeError):
+    """MongoDB could not be reached or refused a write; the message never contains a password."""
+
+
+def redact_uri(uri: str) -> str:
+    """The URI with any password replaced by ***, for logs, errors and crawl records."""
+    return re.sub(r"^(mongodb(?:\+srv)?://[^:/@]+):[^@]*@", r"\1:***@", uri)
+
+
+def body_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    new_urls: list[str] = field(default_factory=list)
+
+
+class Store:
+    def __init__(self, client: pymongo.MongoClient, db_name: str, uri: str,
+                 server: EmbeddedServer | None = None):
+        self.client = client
+        self.db = client[db_name]
+        self.uri = uri
+        self.server = server
+        self.articles = self.db["articles"]
+        self.crawl_runs = self.db["crawl_runs"]
+        self.dedup = None
+        try:
+            from newscrawler.store.dedup import DedupIndex
+        except ImportError:
+            pass
+        else:
+            self.dedup = DedupIndex(self.db)
+
+    # -- connection ---------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, uri: str | None = None, data_dir: str | Path | None = None,
+             db_name: str | None = None) -> Store:
+        """Connect to MONGO_URI (or `uri`), else to the embedded server on the data directory,
+        starting it when none runs there. Fails within seconds, naming the URI without its password."""
+        uri = uri or config.mongo_uri()
+        server = None
+        if not uri:
+            try:
+                server = ensure_server(config.data_dir(data_dir))
+            except EmbeddedServerError as exc:
+                raise StoreError(str(exc)) from None
+            uri = server.uri
+        client = pymongo.MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=CONNECT_TIMEOUT_MS,
+                                     connectTimeoutMS=CONNECT_TIMEOUT_MS)
+        try:
+            client.admin.command("ping")
+        except PyMongoError as exc:
+            client.close()
+            if server:
+                server.stop()
+            reason = str(exc).split(", Timeout:")[0]
+            raise StoreError(f"cannot reach MongoDB at {redact_uri(uri)}: {redact_uri(reason)}") from None
+        store = cls(client, db_name or config.database_name(), uri, server)
+        store.ensure_indexes()
+        return store
+
+    def close(self) -> None:
+        self.client.close()
+        if self.server:
+            self.server.stop()
+            self.server = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def display_uri(self) -> str:
+        return redact_uri(self.uri)
+
+    def ensure_indexes(self) -> None:
+        self.articles.create_index([("canonicalUrl", ASCENDING)], unique=True, name="canonicalUrl_unique")
+        self.articles.create_index([("urls", ASCENDING)], name="urls")
+        self.articles.create_index([("site", ASCENDING), ("datePublished", DESCENDING)], name="site_date")
+        self.articles.create_index([("datePublished", DESCENDING)], name="date")
+        self.articles.create_index([("bodyHash", ASCENDING)], name="bodyHash")
+        self.crawl_runs.create_index([("startedAt", DESCENDING)], name="startedAt")
+        if self.dedup is not None:
+            self.dedup.ensure_indexes()
+
+    # -- articles -----------------------------------------------------------------------------------
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """Which of these canonical URLs are already stored (as an article's URL or one it was reached by)."""
+        wanted = list(dict.fromkeys(urls))
+        if not wanted:
+            return set()
+        found: set[str] = set()
+        cursor = self.articles.find({"$or": [{"canonicalUrl": {"$in": wanted}}, {"urls": {"$in": wanted}}]},
+                                    {"canonicalUrl": 1, "urls": 1, "_id": 0})
+        for doc in cursor:
+            found.add(doc["canonicalUrl"])
+            found.update(doc.get("urls", ()))
+        return found & set(wanted)
+
+    def upsert_articles(self, items: list[dict[str, Any]], *, final: bool = False) -> UpsertCounts:
+        """Store a batch in one bulk write: new articles inserted, known ones updated in place with a
+        version recorded when their text changed, unchanged ones only marked as seen again."""
+        counts = UpsertCounts()
+        if not items:
+            return counts
+        now = datetime.now(UTC)
+        keys = list(dict.fromkeys(it["canonicalUrl"] for it in items))
+        projection = {k: 1 for k in VERSIONED_FIELDS} | {"canonicalUrl": 1, "bodyHash": 1, "_id": 0}
+        projection.pop("articleBody")
+        existing = {d["canonicalUrl"]: d for d in self.articles.find({"canonicalUrl": {"$in": keys}}, projection)}
+        ops = []
+        for item in items:
+            doc = {k: v for k, v in item.items() if not k.startswith("_")}
+            doc.setdefault("bodyHash", body_hash(doc.get("articleBody", "")))
+            key = doc["canonicalUrl"]
+            seen_urls = [u for u in {key, *doc.pop("urls", [])} if u]
+            old = existing.get(key)
+            if old is None:
+                update = {"$set": {**doc, "lastSeen": now}, "$setOnInsert": {"firstSeen": now},
+                          "$addToSet": {"urls": {"$each": seen_urls}}}
+                counts.new += 1
+                counts.new_urls.append(key)
+            else:
+                changed = [f for f in VERSIONED_FIELDS
+                           if f != "articleBody" and f in doc and _differs(old.get(f), doc.get(f))]
+                if old.get("bodyHash") != doc["bodyHash"]:
+                    changed.insert(0, "articleBody")
+                if changed:
+                    version = {"time": now, "previousBodyHash": old.get("bodyHash"), "changed": changed}
+                    update = {"$set": {**doc, "lastSeen": now, "updatedAt": now},
+                              "$push": {"versions": version}, "$addToSet": {"urls": {"$each": seen_urls}}}
+                    counts.updated += 1
+                else:
+                    fetch_only = {k: v for k, v in doc.items() if k in FETCH_FIELDS}
+                    update = {"$set": {**fetch_only, "lastSeen": now},
+                              "$addToSet": {"urls": {"$each": seen_urls}}}
+                    counts.unchanged += 1
+            existing[key] = {**doc}
+            ops.append(UpdateOne({"canonicalUrl": key}, update, upsert=True))
+        coll = self.articles.with_options(write_concern=pymongo.WriteConcern(w=1, j=True)) if final \
+            else self.articles
+        try:
+            coll.bulk_write(ops, ordered=True)
+        except PyMongoError as exc:
+            raise StoreError(f"writing {len(ops)} articles to {self.display_uri} failed: {exc}") from None
+        return counts
+
+    def find_article(self, canonical_url: str) -> dict | None:
+        return self.articles.find_one({"$or": [{"canonicalUrl": canonical_url}, {"urls": canonical_url}]})
+
+    def count_articles(self, query: dict | None = None) -> int:
+        return self.articles.count_documents(query or {})
+
+    def iter_articles(self, site: str | None = None, limit: int = 0,
+                      projection: dict | None = None) -> Iterable[dict]:
+        query = {"site": site} if site else {}
+        return self.articles.find(query, projection).sort("datePublished", DESCENDING).limit(limit)
+
+    # -- crawl runs ---------------------------------------------------------------------------------
+
+    def start_run(self, record: dict[str, Any]) -> ObjectId:
+        doc = {"startedAt": datetime.now(UTC), "status": "running", **record}
+        return self._write_run(lambda c: c.insert_one(doc).inserted_id)
+
+    def finish_run(self, run_id: ObjectId, fields: dict[str, Any]) -> None:
+        doc = {"endedAt": datetime.now(UTC), **fields}
+        self._write_run(lambda c: c.update_one({"_id": run_id}, {"$set": doc}))
+
+    def _write_run(self, op):  # run records are the audit trail: journalled, like the last batch
+        try:
+            return op(self.crawl_runs.with_options(write_concern=pymongo.WriteConcern(w=1, j=True)))
+        except PyMongoError as exc:
+            raise StoreError(f"writing the crawl record to {self.display_uri} failed: {exc}") from None
+
+    def last_run(self) -> dict | None:
+        return self.crawl_runs.find_one(sort=[("startedAt", DESCENDING)])
+
+    def runs(self, limit: int = 20) -> list[dict]:
+        return list(self.crawl_runs.find().sort("startedAt", DESCENDING).limit(limit))
+
+    # -- inspection ---------------------------------------------------------------------------------
+
+    def stats(self, timezone: str = "Asia/Shanghai", days: int = 30) -> dict[str, Any]:
+        """Article total, counts per portal and per publication day (in the portals' zone), last run."""
+        per_site = {d["_id"]: d["n"] for d in self.articles.aggregate(
+            [{"$group": {"_id": "$site", "n": {"$sum": 1}}}, {"$sort": {"_id": 1}}])}
+        per_day = [(d["_id"], d["n"]) for d in self.articles.aggregate([
+            {"$match": {"datePublished": {"$type": "date"}}},
+            {"$group": {"_id": {"$dateToString": {"format": "%Y-%m-%d", "date": "$datePublished",
+                                                  "timezone": timezone}}, "n": {"$sum": 1}}},
+            {"$sort": {"_id": -1}}, {"$limit": days}])]
+        return {"articles": self.articles.count_documents({}), "perSite": per_site,
+                "perDay": dict(per_day), "lastRun": self.last_run()}
+
+
+def for_crawler(crawler) -> Store:
+    """The one Store of a Scrapy crawl, shared by the spider, pipelines and extensions; closed (and the
+    embedded server it started, stopped) when the engine stops."""
+    store = getattr(crawler, "_newscrawler_store", None)
+    if store is None:
+        from scrapy import signals
+
+        settings = crawler.settings
+        store = Store.open(uri=settings.get("MONGO_URI") or None,
+                           data_dir=settings.get("NEWSCRAWLER_DATA_DIR") or None,
+                           db_name=settings.get("MONGO_DATABASE") or None)
+        crawler._newscrawler_store = store
+        crawler.signals.connect(store.close, signal=signals.engine_stopped)
+    return store
+
+
+def _differs(a: Any, b: Any) -> bool:
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return abs((a - b).total_seconds()) >= 1
+    return a != b
+
+
+__all__ = ["Store", "StoreError", "UpsertCounts", "for_crawler", "redact_uri", "body_hash"]

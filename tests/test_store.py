@@ -1,0 +1,133 @@
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import bson
+import pymongo
+import pytest
+
+from newscrawler.store import Store, StoreError, redact_uri
+from newscrawler.store.server import ensure_server, find_running
+
+
+def article(n, body="第一段。\n第二段。", **extra):
+    return {"canonicalUrl": f"http://www.example.cn/{n}.html", "url": f"http://example.cn/{n}.html",
+            "site": "demo", "headline": f"标题{n}", "articleBody": body,
+            "datePublished": datetime(2024, 3, 23, 12, 21, 2, tzinfo=UTC), "fetchedAt": datetime.now(UTC),
+            "urls": [f"http://example.cn/{n}.html"], **extra}
+
+
+def test_upsert_classifies_new_unchanged_updated_and_records_a_version(store):
+    counts = store.upsert_articles([article(1), article(2)])
+    assert (counts.new, counts.updated, counts.unchanged) == (2, 0, 0)
+    counts = store.upsert_articles([article(1), article(2, body="第一段。\n改过的第二段。")], final=True)
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 1, 1)
+    assert store.count_articles() == 2
+    doc = store.find_article("http://www.example.cn/2.html")
+    assert doc["articleBody"].endswith("改过的第二段。")
+    [version] = doc["versions"]
+    assert version["changed"] == ["articleBody"] and version["previousBodyHash"]
+    assert "versions" not in store.find_article("http://www.example.cn/1.html")
+    assert doc["firstSeen"] <= doc["lastSeen"]
+
+
+def test_same_url_twice_in_one_batch_is_one_article(store):
+    store.upsert_articles([article(1), article(1)])
+    assert store.count_articles() == 1
+
+
+def test_known_urls_include_urls_an_article_was_reached_by(store):
+    store.upsert_articles([article(1)])
+    known = store.known_urls(["http://www.example.cn/1.html", "http://example.cn/1.html",
+                              "http://www.example.cn/9.html"])
+    assert known == {"http://www.example.cn/1.html", "http://example.cn/1.html"}
+    assert store.known_urls([]) == set()
+
+
+def test_stats_per_site_and_per_day_in_portal_time(store):
+    late = article(3, datePublished=datetime(2024, 3, 23, 17, 30, tzinfo=UTC))  # 01:30 on the 24th, Shanghai
+    store.upsert_articles([article(1), late])
+    stats = store.stats()
+    assert stats["articles"] == 2 and stats["perSite"] == {"demo": 2}
+    assert stats["perDay"] == {"2024-03-24": 1, "2024-03-23": 1}
+
+
+def test_run_records(store):
+    run_id = store.start_run({"portals": ["demo"]})
+    store.finish_run(run_id, {"status": "ok", "exitCode": 0})
+    last = store.last_run()
+    assert last["_id"] == run_id and last["status"] == "ok" and last["endedAt"] >= last["startedAt"]
+
+
+@pytest.mark.parametrize("uri, shown", [
+    ("mongodb://crawler:s3cr%40t@db.example:27017/news", "mongodb://crawler:***@db.example:27017/news"),
+    ("mongodb+srv://u:p@cluster.example/", "mongodb+srv://u:***@cluster.example/"),
+    ("mongodb://127.0.0.1:27017/", "mongodb://127.0.0.1:27017/"),
+])
+def test_redact_uri(uri, shown):
+    assert redact_uri(uri) == shown
+
+
+def test_unreachable_uri_fails_within_seconds_without_the_password():
+    start = time.monotonic()
+    with pytest.raises(StoreError) as err:
+        Store.open(uri="mongodb://crawler:hunter2@127.0.0.1:9/news")
+    assert time.monotonic() - start < 10
+    assert "hunter2" not in str(err.value) and "crawler:***@127.0.0.1:9" in str(err.value)
+
+
+def test_embedded_server_is_reused_and_data_survives_a_restart(tmp_path):
+    first = ensure_server(tmp_path)
+    try:
+        assert first.owned
+        again = ensure_server(tmp_path)  # a second process on the same data dir connects, never reopens
+        assert again.uri == first.uri and not again.owned
+        client = pymongo.MongoClient(first.uri)
+        client.t.c.insert_one({"x": 1}, bypass_document_validation=False)
+        client.t.c.with_options(write_concern=pymongo.WriteConcern(j=True)).insert_one({"x": 2})
+        client.close()
+    finally:
+        first.stop()
+    assert find_running(tmp_path) is None
+    second = ensure_server(tmp_path)
+    try:
+        client = pymongo.MongoClient(second.uri)
+        assert sorted(d["x"] for d in client.t.c.find()) == [1, 2]
+        client.close()
+    finally:
+        second.stop()
+
+
+def test_second_daemon_on_a_locked_directory_is_refused_plainly(tmp_path):
+    """The WiredTiger lock: a raw second server exits; ensure_server turns that into a reuse."""
+    first = ensure_server(tmp_path)
+    try:
+        exe = [str(Path(sys.executable).with_name("secantusd-py"))]
+        proc = subprocess.run(exe + ["--host", "127.0.0.1", "--port", "0", "--storage-path",
+                                     str(tmp_path / "db"), "--standalone"], capture_output=True, timeout=60)
+        assert proc.returncode != 0
+    finally:
+        first.stop()
+
+
+# Canaries for SecantusDB bugs we code around (notes/mongodb.md): when an upgrade fixes one, this fails
+# and the workaround can go.
+def test_canary_compiled_regex_on_indexed_field_matches_nothing(store):
+    store.upsert_articles([article(1)])
+    assert store.articles.count_documents({"canonicalUrl": {"$regex": "example"}}) == 1
+    assert store.articles.count_documents({"canonicalUrl": bson.Regex("example")}) == 0
+
+
+def test_canary_text_index_unsupported(store):
+    with pytest.raises(pymongo.errors.OperationFailure):
+        store.articles.create_index([("headline", pymongo.TEXT)])
+
+
+def test_iso_dates_roundtrip_as_aware_utc(store):
+    store.upsert_articles([article(1)])
+    got = store.find_article("http://www.example.cn/1.html")["datePublished"]
+    assert got.tzinfo is not None and got == datetime(2024, 3, 23, 12, 21, 2, tzinfo=UTC)
+    assert re.match(r"test_", store.db.name)
