@@ -1,0 +1,1 @@
+"""Normalisation: canonical URLs, text, script, dates and outlet names. Plain functions, no Scrapy."""

@@ -1,0 +1,42 @@
+"""Canonical URLs: one spelling per article, so re-crawls and `www.` variants never count twice."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from newscrawler.profiles import PortalProfile
+
+# Parameters that say how a reader arrived, never which article: share buttons, app referrers, ad clicks.
+TRACKING_PARAMS = {"spm", "from", "fromid", "from_source", "fromsource", "share", "share_token",
+                   "share_from", "sharefrom", "isappinstalled", "wxshare_count", "fbclid", "gclid", "msclkid",
+                   "scene", "clicktime", "enterid", "tt_from", "tt_medium", "timestamp", "_t", "ivk_sa"}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+INDEX_FILES = ("index.html", "index.htm", "index.shtml", "default.htm", "default.html")
+
+
+def canonical_url(url: str, profile: PortalProfile | None = None) -> str:
+    """Lower-case scheme and host, no default port, no fragment, no tracking parameters, no index file;
+    the profile's `www` rule decides whether the host carries `www.`."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if profile is not None and profile.owns_url(url):
+        bare = host[4:] if host.startswith("www.") else host
+        if profile.www == "strip":
+            host = bare
+        elif profile.www == "add" and bare in profile.hosts:
+            host = "www." + bare
+    netloc = host
+    if parts.port and parts.port != DEFAULT_PORTS.get(scheme):
+        netloc = f"{host}:{parts.port}"
+    path = parts.path or "/"
+    for index in INDEX_FILES:
+        if path.endswith("/" + index):
+            path = path[: -len(index)]
+            break
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS]
+    query.sort()
+    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
