@@ -1,0 +1,83 @@
+"""Third stage: which story each article belongs to (exact and near duplicates across runs and portals).
+
+Items are held for a moment and decided in batches (DEDUP_BATCH_SIZE, or whatever arrived within
+DEDUP_MAX_WAIT seconds), so the database sees a few `$in` look-ups and bulk writes per batch instead of a
+round trip per item. Each item gets `cluster`, `dedup` (exact / near / none) and `duplicateOf`; the
+matching key is removed so the store does not keep a second copy of the body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+
+from newscrawler.dedup.engine import Deduplicator
+from newscrawler.normalize.sources import site_outlets
+from newscrawler.pipelines.normalise import profile_for
+from newscrawler.store import for_crawler
+
+logger = logging.getLogger(__name__)
+
+
+class DedupPipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.batch_size = crawler.settings.getint("DEDUP_BATCH_SIZE", 100)
+        self.max_wait = crawler.settings.getfloat("DEDUP_MAX_WAIT", 0.2)
+        self.pending: list[tuple[dict[str, Any], Deferred]] = []
+        self._timer = None
+
+    @classmethod
+    def from_crawler(cls, crawler) -> DedupPipeline:
+        return cls(crawler)
+
+    def open_spider(self, spider=None) -> None:
+        store = for_crawler(self.crawler)
+        self.dedup = Deduplicator(store.dedup)
+
+    async def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
+        done: Deferred = Deferred()
+        self.pending.append((item, done))
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+        elif self._timer is None:
+            from twisted.internet import reactor
+
+            self._timer = reactor.callLater(self.max_wait, self.flush)
+        return await maybe_deferred_to_future(done)
+
+    def close_spider(self, spider=None) -> None:
+        self.flush(final=True)
+
+    def original(self, item: dict[str, Any]) -> bool:
+        """Whether the item is its outlet's own article: no 来源, or a 来源 that is the site itself."""
+        if not item.get("source"):
+            return True
+        profile = profile_for(self.crawler, item.get("site"))
+        return item["source"] in site_outlets(item.get("site"), profile.name if profile else None)
+
+    def flush(self, final: bool = False) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        items = [it for it, _ in batch]
+        stats = self.crawler.stats
+        try:
+            decisions = self.dedup.process(items, [self.original(it) for it in items], final=final)
+        except Exception:
+            # Storing the articles matters more than clustering them: pass them on undecided.
+            logger.exception("dedup failed for a batch of %d items; stored without a cluster", len(items))
+            stats.inc_value("dedup/errors")
+            decisions = [None] * len(items)
+        for (item, done), decision in zip(batch, decisions, strict=True):
+            item.pop("matchKey", None)
+            if decision is not None:
+                item.update(decision.fields())
+                stats.inc_value("dedup/known" if decision.known else f"dedup/{decision.kind}")
+            done.callback(item)

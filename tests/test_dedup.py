@@ -1,0 +1,132 @@
+"""Deduplication against a real MongoDB-wire server: exact and near copies, clusters, re-crawls."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import opencc
+import pytest
+
+from newscrawler.dedup.engine import Deduplicator, cluster_id
+from newscrawler.normalize.article import normalise_item
+
+rng = random.Random(42)
+WORDS = ["经济", "发展", "政府", "工作", "报告", "会议", "城市", "农村", "项目", "建设", "群众", "服务", "企业",
+         "市场", "改革", "创新", "教育", "医疗", "交通", "环境", "文化", "旅游", "安全", "科技", "人才"]
+
+
+def para(n: int = 60) -> str:
+    return "".join(rng.choice(WORDS) for _ in range(n // 2)) + "。"
+
+
+STORY = "\n".join(para() for _ in range(6))
+OTHER = "\n".join(para() for _ in range(6))
+
+
+def art(url: str, body: str, site: str = "dahe", source: str | None = None, **kw) -> dict:
+    it = {"url": url, "site": site, "headline": kw.pop("headline", "标题"), "articleBody": body,
+          "datePublished": kw.pop("datePublished", "2024-03-23T20:21:02+08:00"), "source": source,
+          "canonicalUrl": None} | kw
+    return normalise_item(it)
+
+
+@pytest.fixture
+def dedup(store):
+    assert store.dedup is not None, "Store must wire DedupIndex"
+    return Deduplicator(store.dedup)
+
+
+def test_exact_copy_under_another_url(dedup, store):
+    a = art("http://dahe.cn/a/1.html", STORY)
+    b = art("http://hnr.cn/b/2.html", "\u3000\u3000" + STORY.replace("\n", "\n\n"), site="hnr")
+    d1, d2 = dedup.process([a]), dedup.process([b])
+    assert d1[0].kind == "none" and d1[0].cluster == cluster_id("http://dahe.cn/a/1.html")
+    assert d2[0].kind == "exact" and d2[0].cluster == d1[0].cluster
+    assert d2[0].duplicate_of == "http://dahe.cn/a/1.html"
+    [c] = list(store.dedup.iter_clusters())
+    assert c["urls"] == ["http://dahe.cn/a/1.html", "http://hnr.cn/b/2.html"]
+
+
+def test_traditional_copy_with_a_lead_paragraph_added_is_near(dedup, store):
+    dedup.process([art("http://dahe.cn/a/1.html", STORY)])
+    trad = opencc.OpenCC("s2t").convert(para() + "\n" + STORY.replace("。", "！"))
+    [d] = dedup.process([art("http://www.jzrb.com/news/x/2.shtml", trad, site="jzrb")])
+    assert d.kind == "near" and d.cluster == cluster_id("http://dahe.cn/a/1.html")
+    assert d.similarity and d.similarity >= 0.5
+
+
+def test_different_story_and_template_with_other_figures_are_not_copies(dedup):
+    weather = "郑州市气象台{d}日发布天气预报：今天白天晴转多云，最高气温{h}℃，最低气温{l}℃，东北风{w}级，" \
+              "空气质量{a}级，紫外线指数{u}。请市民注意防晒，出行注意交通安全，关注最新天气预报信息。"
+    one = weather.format(d=5, h=25, l=14, w=3, a=2, u=6)
+    two = weather.format(d=6, h=22, l=11, w=4, a=1, u=3)
+    ds = dedup.process([art("http://dahe.cn/w/5.html", one), art("http://dahe.cn/w/6.html", two),
+                        art("http://dahe.cn/o/1.html", OTHER), art("http://dahe.cn/s/1.html", STORY)])
+    assert [d.kind for d in ds] == ["none", "none", "none", "none"]
+    assert len({d.cluster for d in ds}) == 4
+
+
+def test_copies_in_one_batch_match_each_other(dedup):
+    ds = dedup.process([art("http://dahe.cn/a/1.html", STORY), art("http://hnr.cn/a/1.html", STORY, site="hnr"),
+                        art("http://lyd.com.cn/a/1.html", STORY + "\n" + para(), site="lyd")])
+    assert [d.kind for d in ds] == ["none", "exact", "near"]
+    assert len({d.cluster for d in ds}) == 1
+
+
+def test_recrawl_keeps_the_decision_and_writes_no_new_member(dedup, store):
+    a, b = art("http://dahe.cn/a/1.html", STORY), art("http://hnr.cn/b/2.html", STORY, site="hnr")
+    first = dedup.process([a, b])
+    before = list(store.dedup.iter_clusters())
+    again = dedup.process([art("http://dahe.cn/a/1.html", STORY), art("http://hnr.cn/b/2.html", STORY, site="hnr")])
+    assert [(d.cluster, d.kind, d.duplicate_of) for d in again] == \
+        [(d.cluster, d.kind, d.duplicate_of) for d in first]
+    assert all(d.known for d in again)
+    after = list(store.dedup.iter_clusters())
+    assert [c["urls"] for c in after] == [c["urls"] for c in before]
+    assert store.dedup.count() == {"fingerprints": 2, "clusters": 1}
+
+
+def test_changed_body_stays_the_same_article_and_story(dedup, store):
+    [d1] = dedup.process([art("http://dahe.cn/a/1.html", STORY)])
+    [d2] = dedup.process([art("http://dahe.cn/a/1.html", STORY + "\n（更正）" + para())])
+    assert d2.known and d2.cluster == d1.cluster
+    assert store.dedup.count()["fingerprints"] == 1
+
+
+def test_canonical_is_the_original_outlet_else_the_earliest(dedup, store):
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    # A syndicated copy is seen first; the original outlet's own article arrives later and takes over.
+    dedup.process([art("http://dahe.cn/a/1.html", STORY, source="河南日报")], [False], now=t0)
+    dedup.process([art("http://lyd.com.cn/a/1.html", STORY, site="lyd", source="河南日报",
+                       datePublished="2024-03-22T08:00:00+08:00")], [False], now=t0 + timedelta(hours=1))
+    [c] = list(store.dedup.iter_clusters())
+    assert c["canonical"] == "http://lyd.com.cn/a/1.html"  # earliest published of two copies
+    dedup.process([art("http://hnr.cn/a/9.html", STORY, site="hnr", source="河南日报",
+                       datePublished="2024-03-24T08:00:00+08:00")], [True], now=t0 + timedelta(hours=2))
+    [c] = list(store.dedup.iter_clusters())
+    assert c["canonical"] == "http://hnr.cn/a/9.html"
+    assert c["size"] == 3
+    assert {m["site"] for m in c["members"]} == {"dahe", "lyd", "hnr"}
+    assert all(m["firstSeen"] is not None and m["source"] == "河南日报" for m in c["members"])
+
+
+def test_short_bodies_only_match_exactly(dedup):
+    ds = dedup.process([art("http://dahe.cn/p/1.html", "图片新闻：郑州街景。"),
+                        art("http://dahe.cn/p/2.html", "图片新闻：洛阳街景。")])
+    assert [d.kind for d in ds] == ["none", "none"]
+
+
+def test_band_lookup_uses_the_index(store):
+    """Candidates must come from the multikey index, not a scan (memory and time flat as the store grows)."""
+    plan = store.dedup.fingerprints.find({"bands": {"$in": [1, 2, 3]}}).explain()
+    assert "IXSCAN" in str(plan) and "COLLSCAN" not in str(plan)
+
+
+def test_compiled_regex_on_indexed_field_still_matches_nothing(store):
+    """SecantusDB bug (mongodb.md): DedupIndex never uses compiled regexes; this notices an upgrade fixing it."""
+    import re
+
+    store.dedup.fingerprints.insert_one({"_id": "u", "bodyHash": "abc", "bands": []})
+    assert store.dedup.fingerprints.count_documents({"bodyHash": {"$regex": "^ab"}}) == 1
+    assert store.dedup.fingerprints.count_documents({"bodyHash": re.compile("^ab")}) == 0
