@@ -10,6 +10,7 @@ body; a paragraph the page holds twice appears once.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -18,7 +19,7 @@ from lxml import html as lhtml
 # Elements that never hold article text.
 JUNK_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "svg", "canvas", "select",
              "option", "textarea", "button", "input", "nav", "aside", "footer", "template", "map",
-             "head", "label", "dialog", "menu")
+             "head", "title", "label", "dialog", "menu")
 BLOCK_TAGS = frozenset({
     "p", "div", "td", "th", "li", "section", "article", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5",
     "h6", "table", "tr", "tbody", "thead", "ul", "ol", "dl", "dd", "dt", "center", "body", "figure",
@@ -51,6 +52,15 @@ END_MARK = re.compile(
     r"^(?:[【\[(（]?\s*(?:责任编辑|責任編輯|文章编辑|文章編輯|责编|責編|编辑|編輯|本文编辑)\s*[:：︰丨|]"
     r"|.{0,8}(?:免责声明|免責聲明|版权声明|版權聲明|相关阅读|相關閱讀|相关新闻|相關新聞|相关文章|相關文章|"
     r"推荐阅读|推薦閱讀|延伸阅读|延伸閱讀|网友评论|網友評論|热门评论|发表评论|發表評論))")
+
+
+# Headings that open a comment thread or a related-links box: once the article has begun, nothing
+# after them is article text.
+STOP_HEAD = re.compile(
+    r"^(?:网友|網友|读者|讀者|最新|热门|熱門|全部|精彩|相关|相關)?(?:评论|評論|留言|回复|回覆|跟帖)(?:列表|区|區|\s*\(\d+\))?$"
+    r"|^(?:发表|發表|我要|查看)(?:评论|評論|留言)|^(?:相关|相關|推荐|推薦|延伸|热点|熱點)(?:阅读|閱讀|新闻|新聞|文章|推荐)"
+    r"|^(?:\d+\s+)?(?:Comments?|Responses?|Replies)(?:\s*\(\d+\))?$|^Leave a (?:Reply|Comment)"
+    r"|^Related (?:Articles|Stories|Posts|Content|Coverage)|^(?:More|Recommended) (?:Stories|from|for you)", re.I)
 
 
 @dataclass(slots=True)
@@ -152,9 +162,29 @@ class Found:
     link_density: float
 
 
-def find_main(all_blocks: list[Block], title: str | None = None) -> Found:
+def _other_entry(all_blocks: list[Block], outer: list[int] | None, inner: list[int] | None,
+                 is_header: Callable[[str], bool]) -> bool:
+    if not outer or not inner:
+        return False
+    for i in (*range(outer[0], inner[0]), *range(inner[1] + 1, outer[1] + 1)):
+        b = all_blocks[i]
+        if len(b.text) <= 80 and is_header(b.text):
+            return True
+    return False
+
+
+def find_main(all_blocks: list[Block], anchor: int = -1,
+              is_header: Callable[[str], bool] = lambda t: False) -> Found:
+    """``anchor``: index of the headline or byline block when known. Blogs and forums put several posts
+    or a comment thread on the page, often longer than the article; the article is the text right
+    after its headline/byline, so candidates starting there are preferred."""
     scores: dict[etree._Element, float] = {}
+    first: dict[etree._Element, int] = {}
+    value: dict[etree._Element, float] = {}
+    span: dict[etree._Element, list[int]] = {}  # first and last block index under each element
     totals: dict[etree._Element, list[int]] = {}
+    stopped = False
+    text_after_anchor = 0.0
     for b in all_blocks:
         n = len(b.text)
         anc = b.el
@@ -167,31 +197,86 @@ def find_main(all_blocks: list[Block], title: str | None = None) -> Found:
                 t[1] += b.link
             anc = anc.getparent()
         tl = text_len(b.text)
-        if tl < 25 or b.link > n * 0.5:
+        if not stopped and anchor >= 0 and b.idx > anchor and text_after_anchor >= 10 and n <= 24 \
+                and STOP_HEAD.match(b.text):
+            stopped = True
+        good = not stopped and tl >= 25 and b.link <= n * 0.5 and b.el.tag != "h1" and b.idx != anchor
+        # Value for growing the chosen container: good text adds, menus/link lists/comments cost.
+        v = (1 + len(_PUNCT.findall(b.text)) + min(tl / 100, 3)) * (1 - b.link / n) if good \
+            else (0.0 if b.idx == anchor or b.el.tag == "h1" else -(1 + tl / 40))
+        anc = b.el
+        while anc is not None:
+            value[anc] = value.get(anc, 0.0) + v
+            if anc not in span:
+                span[anc] = [b.idx, b.idx]
+            else:
+                span[anc][1] = b.idx
+            anc = anc.getparent()
+        if not good:
             continue
-        score = 1 + len(_PUNCT.findall(b.text)) + min(tl / 100, 3)
+        score = (1 + len(_PUNCT.findall(b.text)) + min(tl / 100, 3)) * (1 - b.link / n)
         el = b.el
+        if el.tag == "li":  # list items are mostly menus, link lists and comment threads
+            score /= 2
+        if anchor >= 0 and b.idx > anchor:
+            text_after_anchor += score
         if el.tag in PARA_TAGS:
-            first, second = el.getparent(), None
-            if first is not None:
-                second = first.getparent()
+            c1, c2 = el.getparent(), None
+            if c1 is not None:
+                c2 = c1.getparent()
         else:
-            first, second = el, el.getparent()
-        if first is not None:
-            scores[first] = scores.get(first, 0.0) + score
-        if second is not None:
-            scores[second] = scores.get(second, 0.0) + score / 2
+            c1, c2 = el, el.getparent()
+        for c, w in ((c1, 1.0), (c2, 0.5)):
+            if c is not None:
+                scores[c] = scores.get(c, 0.0) + score * w
+                if c not in first:
+                    first[c] = b.idx
     if not scores:
         return Found(None, [], 1.0)
     best, best_score = None, -1e9
+    finals: dict[etree._Element, float] = {}
     for el, s in scores.items():
         total, linked = totals.get(el, [1, 0])
         ld = linked / total if total else 0
         final = (s + _class_weight(el)) * (1 - ld)
+        finals[el] = final
+    top = max(scores.values())
+    for el, final in finals.items():
+        # Near the anchor, a candidate with a real share of the text wins over a longer one further
+        # away; a lone standfirst under the headline does not.
+        start = first.get(el, -99)
+        if anchor >= 0 and scores[el] >= top * 0.2 and anchor < start <= anchor + 8:
+            final *= 3 if start <= anchor + 3 else 2
+            finals[el] = final
         if final > best_score:
             best, best_score = el, final
     assert best is not None
-    # Siblings with similar scores belong to the article too (a body split over several divs).
+    # A page of repeated entries (blog posts, forum replies) sharing one tag and class: the first
+    # entry is the article (the post itself, or the newest post of a blog page).
+    cls = best.get("class")
+    if cls:
+        for el, f in finals.items():
+            if el.tag == best.tag and el.get("class") == cls and f >= best_score * 0.2 \
+                    and first.get(el, 1 << 30) < first.get(best, 0):
+                best, best_score = el, f
+                break
+    # A body split over several wrappers (one per few paragraphs): grow the container while the
+    # parent adds more article text than boilerplate.
+    # Wrappers that add nothing are skipped (up to 3 levels), and growth stops at another entry's
+    # header (a date line or byline: the next blog post or forum reply).
+    while True:
+        up, target, cur = best.getparent(), None, value.get(best, 0.0)
+        for _ in range(3):
+            if up is None or up.tag in ("body", "html"):
+                break
+            if value.get(up, 0.0) > cur + 0.5:
+                target = up
+                break
+            up = up.getparent()
+        if target is None or _other_entry(all_blocks, span.get(target), span.get(best), is_header):
+            break
+        best = target
+    # Siblings with similar scores belong to the article too.
     members = {best}
     parent = best.getparent()
     if parent is not None:
@@ -226,7 +311,7 @@ def body_lines(found: Found, headline: str | None) -> list[Block]:
         n = len(t)
         if b.link > n * 0.6 and n < 300:
             continue
-        if END_MARK.match(t) and out:
+        if out and (END_MARK.match(t) or (n <= 24 and STOP_HEAD.match(t))):
             break
         if BOILER.match(t) and n < 200:
             continue

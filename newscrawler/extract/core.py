@@ -70,6 +70,8 @@ def _headline(doc: lhtml.HtmlElement, meta: Meta, all_blocks: list[Block]) -> tu
         t = _text(el)
         if 4 <= len(t) <= 150:
             cands.append(t)
+    h_first = [_text(h) for tag in ("h1", "h2") for h in doc.iter(tag)]
+    h_first = [t for t in h_first if 4 <= len(t) <= 150]
     best = None
     for t in cands:
         k = _WS.sub("", t)
@@ -78,8 +80,8 @@ def _headline(doc: lhtml.HtmlElement, meta: Meta, all_blocks: list[Block]) -> tu
                 best = t
     if best is None and og:
         best = og
-    if best is None and cands and not title:
-        best = cands[0]
+    if best is None and h_first and not title:
+        best = h_first[0]
     if best is None and title:
         parts = [p for p in _TITLE_SPLIT.split(title) if p]
         best = max(parts[:2], key=len) if parts else title
@@ -90,6 +92,35 @@ def _headline(doc: lhtml.HtmlElement, meta: Meta, all_blocks: list[Block]) -> tu
         if len(b.text) < len(best) + 30 and key in _WS.sub("", b.text):
             return best, b.idx
     return best, -1
+
+
+def _is_entry_header(text: str) -> bool:
+    """A line heading a post: a labelled date/byline, or nothing but a date and time."""
+    if labels.PUB_RE.search(text) and labels.pubdate_in(text, None):
+        return True
+    p = parse_date(text)
+    return bool(p and p.precision in ("minute", "second") and len(p.raw) >= len(text) * 0.6)
+
+
+def _anchor(all_blocks: list[Block], hidx: int) -> int:
+    """Where the article starts: the headline block if it is a heading, else the first byline-like
+    line (a labelled date or author) near the top of the page."""
+    if hidx >= 0:
+        el = all_blocks[hidx].el
+        if el.tag in ("h1", "h2", "h3") or "title" in ((el.get("class") or "") + (el.get("id") or "")).lower():
+            return hidx
+    for b in all_blocks:
+        if len(b.text) < 80 and b.link < len(b.text) / 2 and (
+                labels.PUB_RE.search(b.text) and labels.pubdate_in(b.text, None)
+                or labels.AUTHOR_RE.search(b.text) and labels.authors_in(b.text)):
+            return b.idx
+    # A line that is nothing but a date and time (blog and forum post headers).
+    for b in all_blocks:
+        if len(b.text) <= 40 and not b.link:
+            p = parse_date(b.text)
+            if p and p.precision in ("minute", "second") and len(p.raw) >= len(b.text) * 0.6:
+                return b.idx
+    return -1
 
 
 def _scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
@@ -280,7 +311,7 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
         sub = blocks(body_el)
         found = Found(body_el, sub, sum(b.link for b in sub) / max(1, sum(len(b.text) for b in sub)))
     else:
-        found = find_main(all_blocks, art.headline)
+        found = find_main(all_blocks, _anchor(all_blocks, hidx), _is_entry_header)
     lines = body_lines(found, art.headline)
     # Byline lines inside the container are metadata, not body.
     lines = [b for b in lines if not (labels.META_LINE.search(b.text) and len(b.text) < 80)]
