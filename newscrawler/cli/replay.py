@@ -1,0 +1,59 @@
+"""`newscrawler replay generate DIR` and `newscrawler replay serve DIR`: the offline portal replay."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from newscrawler.replay.generate import generate
+
+    manifest = generate(Path(args.dir), articles_per_site=args.articles_per_site, seed=args.seed,
+                        version=args.version)
+    per_site = ", ".join(f"{s} {v['articles']}" for s, v in manifest["sites"].items())
+    print(f"recorded {len(manifest['articles'])} articles ({per_site}), {len(manifest['not_found'])} dead links, "
+          f"{len(manifest['redirects'])} redirects into {args.dir} (version {args.version}, seed {args.seed})")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from newscrawler.replay.server import ReplayServer
+
+    if not (Path(args.dir) / "routes.json").exists():
+        print(f"newscrawler replay serve: {args.dir} holds no recording (run `newscrawler replay generate "
+              f"{args.dir}` first)", file=sys.stderr)
+        return 2
+    # SIGTERM (from SpawnedReplayServer.stop or a service manager) ends the loop like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        ReplayServer(args.dir, host=args.host, port=args.port).serve_forever()
+    except OSError as exc:
+        print(f"newscrawler replay serve: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """`generate` and `serve`, shared by `newscrawler replay …` and `python -m newscrawler.replay …`."""
+    gen = sub.add_parser("generate", help="write a recording of every shipped portal into DIR")
+    gen.add_argument("dir", metavar="DIR")
+    gen.add_argument("--articles-per-site", type=int, default=40, metavar="N",
+                     help="generated articles per portal, besides the special cases (default 40)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--version", type=int, choices=(1, 2), default=1,
+                     help="2 = one published article corrected and new articles on top of two columns")
+    gen.set_defaults(func=_generate)
+    srv = sub.add_parser("serve", help="serve the recording in DIR as an HTTP proxy on 127.0.0.1")
+    srv.add_argument("dir", metavar="DIR")
+    srv.add_argument("--port", type=int, default=8899, help="0 picks a free port (default 8899)")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.set_defaults(func=_serve)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("replay", help="generate or serve the offline replay of the portals")
+    add_commands(parser.add_subparsers(dest="replay_command", required=True, metavar="ACTION"))

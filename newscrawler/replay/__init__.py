@@ -1,0 +1,11 @@
+"""Offline replay of the shipped portals: a generated recording and an HTTP proxy that serves it.
+
+    generate(out_dir, articles_per_site=40, seed=0, version=1) -> manifest dict
+    with ReplayServer(out_dir) as srv: ...   # point Scrapy at srv.proxy_url
+    ReplayServer.spawn(out_dir)              # same server in a child process
+"""
+
+from newscrawler.replay.generate import generate
+from newscrawler.replay.server import Recording, ReplayServer, SpawnedReplayServer
+
+__all__ = ["Recording", "ReplayServer", "SpawnedReplayServer", "generate"]

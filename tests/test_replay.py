@@ -1,0 +1,275 @@
+"""The offline portal replay: the generated recording follows the profiles, and the proxy serves it."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import http.client
+import json
+import re
+import urllib.error
+import urllib.request
+from collections import deque
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+from lxml import html as lxml_html
+
+from newscrawler.profiles import BUILTIN_DIR, load_profiles
+from newscrawler.replay import Recording, ReplayServer, generate
+from newscrawler.replay.generate import route_file
+
+PROFILES = load_profiles([BUILTIN_DIR])
+
+
+@pytest.fixture(scope="module")
+def rec(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("replay")
+    return out, generate(out, articles_per_site=60, seed=3)
+
+
+def _routes(out: Path) -> dict[str, dict]:
+    return {r["url"]: r for r in json.loads((out / "routes.json").read_text(encoding="utf-8"))["routes"]}
+
+
+def _body(out: Path, url: str) -> bytes:
+    return (out / "pages" / route_file(url)).read_bytes()
+
+
+def _text(out: Path, url: str, charset: str) -> str:
+    return html.unescape(_body(out, url).decode(charset))
+
+
+def _doc(out: Path, url: str) -> lxml_html.HtmlElement:
+    # GB18030 as a crawler must: the pages declare gb2312 but hold GBK-only characters.
+    raw = _body(out, url)
+    try:
+        return lxml_html.fromstring(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return lxml_html.fromstring(raw.decode("gb18030"))
+
+
+def _tree_hash(out: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(out.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(out)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def test_generation_is_deterministic(tmp_path: Path) -> None:
+    a = generate(tmp_path / "a", articles_per_site=8, seed=7)
+    b = generate(tmp_path / "b", articles_per_site=8, seed=7)
+    assert a == b
+    assert _tree_hash(tmp_path / "a") == _tree_hash(tmp_path / "b")
+    c = generate(tmp_path / "c", articles_per_site=8, seed=8)
+    assert [x["headline"] for x in c["articles"]] != [x["headline"] for x in a["articles"]]
+
+
+def test_every_shipped_portal_is_recorded_with_the_special_cases(rec: tuple[Path, dict]) -> None:
+    _, m = rec
+    arts = m["articles"]
+    assert {a["site"] for a in arts} == set(PROFILES) == {"jzrb", "dahe", "hnr", "lyd"}
+    assert len({a["url"] for a in arts}) == len(arts)
+    specials = {s for a in arts for s in a["special"]}
+    assert {"seed", "traditional", "double", "syndicated-original", "syndicated-copy", "multipage",
+            "meta-gb2312-utf8", "redirect-301", "redirect-302", "listed-twice"} <= specials
+    hant = [a for a in arts if a["script"] == "Hant"]
+    assert len(hant) == 1 and hant[0]["story"] == "seed" and hant[0]["source"] == "央視網"
+    syndicated = [a for a in arts if a["story"] == "syndicated-dahe"]
+    assert {a["site"] for a in syndicated} == {"dahe", "jzrb"}
+    assert all(a["source"] == "大河网" for a in syndicated)
+    assert len(m["not_found"]) == 4 and m["redirects"]["http://jzrb.com/"] == "http://www.jzrb.com/"
+    for a in arts:
+        assert re.fullmatch(r"2024-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", a["datePublished"]), a
+
+
+def test_urls_follow_the_profiles(rec: tuple[Path, dict]) -> None:
+    _, m = rec
+    for a in m["articles"]:
+        profile = PROFILES[a["site"]]
+        assert profile.owns_url(a["url"])
+        assert profile.is_article_url(a["url"]), a["url"]
+        assert profile.is_article_url(a["linkedAs"]), a["linkedAs"]
+        if profile.www == "add":
+            assert "://www." in a["url"]
+    for url in [*m["not_found"], *(u for u in m["redirects"] if u != "http://jzrb.com/")]:
+        assert any(p.is_article_url(url) for p in PROFILES.values()), url
+
+
+def test_column_pagination_links_match_the_profile(rec: tuple[Path, dict]) -> None:
+    out, _ = rec
+    routes = _routes(out)
+    seen_pages = 0
+    for profile in PROFILES.values():
+        for column in profile.column_urls:
+            doc = _doc(out, column)
+            hrefs = [urljoin(column, h) for h in doc.xpath("//div[contains(@class,'pag')]//a/@href")]
+            # Page one is linked as the folder or its index file; later pages follow the pattern.
+            pages = {u for u in hrefs if u not in (column, column + "index.shtml")}
+            for u in pages:
+                assert profile.is_pagination_url(u), u
+                assert u in routes and routes[u]["status"] == 200
+            seen_pages += len(pages)
+    assert seen_pages >= 5
+
+
+def _crawl(out: Path, m: dict) -> tuple[set[str], set[str]]:
+    """Breadth-first over the recording as the spider would: columns, pagination, article links."""
+    routes = _routes(out)
+    aliases = m["aliases"]
+    stored, dead = set(), set()
+    for site, profile in PROFILES.items():
+        queue = deque([*profile.start_urls, *profile.column_urls])
+        seen = set(queue)
+        while queue:
+            url = queue.popleft()
+            for _ in range(3):
+                r = routes.get(url) or routes.get(re.sub(r"//([^/]+)", lambda g: "//" + aliases.get(g[1], g[1]),
+                                                         url, count=1))
+                if r and r["status"] in (301, 302):
+                    url = r["location"]
+                    continue
+                break
+            if r is None or r["status"] == 404:
+                dead.add(url)
+                continue
+            if profile.is_article_url(url):
+                stored.add(url.replace("://jzrb.com", "://www.jzrb.com"))
+                continue
+            doc = _doc(out, r["url"])
+            for href in doc.xpath("//a/@href"):
+                link = urljoin(url, href)
+                if link not in seen and (profile.is_article_url(link) or profile.is_pagination_url(link)):
+                    seen.add(link)
+                    queue.append(link)
+        assert site
+    return stored, dead
+
+
+def test_a_crawl_of_the_recording_finds_exactly_the_manifest(rec: tuple[Path, dict]) -> None:
+    out, m = rec
+    stored, dead = _crawl(out, m)
+    assert stored == {a["url"] for a in m["articles"]}
+    assert dead == set(m["not_found"])
+
+
+def test_pages_hold_the_manifest_text_in_their_charset(rec: tuple[Path, dict]) -> None:
+    out, m = rec
+    routes = _routes(out)
+    for a in m["articles"]:
+        last_page = a["url"] if a["pages"] == 1 else a["url"][:-6] + f"_{a['pages'] - 1:02d}.shtml"
+        first = _text(out, a["url"], a["charset"])
+        last = _text(out, last_page, a["charset"])
+        assert a["headline"] in first
+        assert a["bodyParagraphs"][0] in first and a["bodyParagraphs"][1] in last
+        assert a["datePublishedRaw"] in first and a["editor"] in last
+        assert routes[a["url"]]["contentType"] == a["contentType"]
+        if a["pages"] > 1:
+            assert "下一页" in first and a["bodyParagraphs"][1] not in first
+        count = first.count(a["bodyParagraphs"][0])
+        assert count == (2 if "double" in a["special"] else 1), a["url"]
+
+
+def test_gbk_portals_are_gbk_bytes(rec: tuple[Path, dict]) -> None:
+    out, m = rec
+    for a in m["articles"]:
+        raw = _body(out, a["url"])
+        if a["site"] in ("jzrb", "lyd"):
+            assert a["charset"] == "gbk"
+            assert b'charset=gb2312"' in raw
+            with pytest.raises(UnicodeDecodeError):
+                raw.decode("utf-8")
+            raw.decode("gbk")
+        else:
+            raw.decode("utf-8")
+    headers = {a["contentType"] for a in m["articles"] if a["charset"] == "gbk"}
+    assert "text/html" in headers and any("charset=" in h for h in headers)
+    mismatch = next(a for a in m["articles"] if "meta-gb2312-utf8" in a["special"])
+    raw = _body(out, mismatch["url"])
+    assert b"charset=gb2312" in raw and mismatch["contentType"] == "text/html"
+    raw.decode("utf-8")
+
+
+def test_version_2_corrects_one_article_and_adds_new_ones(tmp_path: Path) -> None:
+    v1 = generate(tmp_path / "v1", articles_per_site=12, seed=1)
+    v2 = generate(tmp_path / "v2", articles_per_site=12, seed=1, version=2)
+    urls1 = {a["url"] for a in v1["articles"]}
+    urls2 = {a["url"] for a in v2["articles"]}
+    assert urls1 < urls2 and urls2 - urls1 == set(v2["added"]) and len(v2["added"]) == 5
+    assert not v1["changed"] and len(v2["changed"]) == 1
+    change = v2["changed"][0]
+    assert change["url"] in urls1 and change["before"] != change["after"]
+    old = _text(tmp_path / "v1", change["url"], "utf-8")
+    new = _text(tmp_path / "v2", change["url"], "utf-8")
+    assert change["before"] in old and change["after"] in new and change["before"] not in new
+    newest = max(a["datePublished"] for a in v1["articles"])
+    assert all(a["datePublished"] > newest for a in v2["articles"] if a["url"] in v2["added"])
+
+
+def _opener(proxy: str) -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy}))
+
+
+def test_proxy_serves_the_recording(rec: tuple[Path, dict]) -> None:
+    out, m = rec
+    article = next(a for a in m["articles"] if a["site"] == "jzrb" and a["contentType"] != "text/html")
+    with ReplayServer(out) as srv:
+        op = _opener(srv.proxy_url)
+        with op.open(article["url"], timeout=5) as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Type"] == article["contentType"]
+            assert resp.read() == _body(out, article["url"])
+        with pytest.raises(urllib.error.HTTPError) as err:
+            op.open(m["not_found"][0], timeout=5)
+        assert err.value.code == 404
+        old, new = next((k, v) for k, v in m["redirects"].items() if k != "http://jzrb.com/")
+        with op.open(old, timeout=5) as resp:
+            assert resp.url == new and resp.status == 200
+        with op.open("http://jzrb.com/", timeout=5) as resp:
+            assert resp.url == "http://www.jzrb.com/"
+        # jzrb answers on both hosts; origin-form requests with a Host header work too.
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+        conn.request("GET", article["url"].split("www.jzrb.com", 1)[1], headers={"Host": "jzrb.com"})
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.read() == _body(out, article["url"])
+        conn.request("GET", "/nothing/here.html", headers={"Host": "news.hnr.cn"})
+        resp = conn.getresponse()
+        assert resp.status == 404
+        resp.read()
+        conn.close()
+        assert srv.count(article["url"]) == 1
+        assert srv.count(old) == 1 and srv.count(new) == 1
+        srv.reset_counts()
+        assert srv.counts == {}
+
+
+def test_spawned_server_counts_requests(rec: tuple[Path, dict]) -> None:
+    out, m = rec
+    url = m["articles"][0]["url"]
+    with ReplayServer.spawn(out) as srv:
+        op = _opener(srv.proxy_url)
+        for _ in range(2):
+            with op.open(url, timeout=5) as resp:
+                resp.read()
+        with op.open("http://news.lyd.com.cn/robots.txt", timeout=5) as resp:
+            assert b"User-agent: *" in resp.read()
+        assert srv.count(url) == 2
+        assert srv.counts["http://news.lyd.com.cn/robots.txt"] == 1
+
+
+def test_recording_loads_every_route(rec: tuple[Path, dict]) -> None:
+    out, m = rec
+    recording = Recording(out)
+    assert len(recording) == len(_routes(out))
+    assert recording.lookup(m["articles"][0]["url"]) is not None
+
+
+def test_cli_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from newscrawler.cli import main
+
+    assert main(["replay", "generate", str(tmp_path), "--articles-per-site", "3"]) == 0
+    assert "recorded" in capsys.readouterr().out
+    assert (tmp_path / "manifest.json").exists() and (tmp_path / "routes.json").exists()
