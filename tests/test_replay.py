@@ -17,7 +17,7 @@ import pytest
 from lxml import html as lxml_html
 
 from newscrawler.profiles import BUILTIN_DIR, load_profiles
-from newscrawler.replay import Recording, ReplayServer, generate
+from newscrawler.replay import Recording, ReplayServer, generate, load_manifest
 from newscrawler.replay.generate import route_file
 
 PROFILES = load_profiles([BUILTIN_DIR])
@@ -258,6 +258,16 @@ def test_spawned_server_counts_requests(rec: tuple[Path, dict]) -> None:
             assert b"User-agent: *" in resp.read()
         assert srv.count(url) == 2
         assert srv.counts["http://news.lyd.com.cn/robots.txt"] == 1
+
+
+def test_a_server_switches_to_version_2_in_place(tmp_path: Path) -> None:
+    generate(tmp_path, articles_per_site=6, seed=2)
+    with ReplayServer.spawn(tmp_path) as srv:
+        v2 = generate(tmp_path, articles_per_site=6, seed=2, version=2)
+        srv.reload()
+        with _opener(srv.proxy_url).open(v2["added"][0], timeout=5) as resp:
+            assert resp.status == 200
+        assert load_manifest(tmp_path) == v2
 
 
 def test_recording_loads_every_route(rec: tuple[Path, dict]) -> None:

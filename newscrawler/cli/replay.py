@@ -19,6 +19,10 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _serve(args: argparse.Namespace) -> int:
     from newscrawler.replay.server import ReplayServer
 
@@ -27,7 +31,7 @@ def _serve(args: argparse.Namespace) -> int:
               f"{args.dir}` first)", file=sys.stderr)
         return 2
     # SIGTERM (from SpawnedReplayServer.stop or a service manager) ends the loop like Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         ReplayServer(args.dir, host=args.host, port=args.port).serve_forever()
     except OSError as exc:

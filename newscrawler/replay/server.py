@@ -16,10 +16,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.request
 from collections import Counter
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 400: "Bad Request", 404: "Not Found",
@@ -176,7 +178,14 @@ class ReplayServer:
         if command == "reset":
             self.reset_counts()
             return _response(200, "application/json", b"{}")
+        if command == "reload":
+            self.reload()
+            return _response(200, "application/json", json.dumps({"routes": len(self.recording)}).encode())
         return NOT_FOUND
+
+    def reload(self) -> None:
+        """Serve the recording directory afresh (e.g. after generating version 2 into it), same port."""
+        self.recording = Recording(self.recording.directory)
 
     # ------------------------------------------------------------ counting
     @property
@@ -275,6 +284,7 @@ class SpawnedReplayServer:
         self.recording_dir = Path(recording_dir)
         self.port = port
         self.process: subprocess.Popen | None = None
+        self._stderr: IO[bytes] | None = None
         self.proxy_url = ""
 
     def start(self) -> SpawnedReplayServer:
@@ -284,12 +294,16 @@ class SpawnedReplayServer:
         # The child must import this package even when it is not installed (tests from a checkout).
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        # stderr goes to a file: a pipe nobody reads would block the server once it filled up.
+        self._stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "newscrawler.replay", "serve", str(self.recording_dir), "--port", str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env)
         line = self.process.stdout.readline()
         if "proxy http://" not in line:
-            err = self.process.stderr.read() if self.process.poll() is not None else ""
+            self.process.wait(timeout=10)
+            self._stderr.seek(0)
+            err = self._stderr.read().decode(errors="replace")
             self.stop()
             raise RuntimeError(f"replay server did not start: {line.strip()} {err.strip()}")
         self.proxy_url = line.rsplit("proxy ", 1)[1].strip()
@@ -312,6 +326,9 @@ class SpawnedReplayServer:
     def reset_counts(self) -> None:
         self._control("reset")
 
+    def reload(self) -> None:
+        self._control("reload")
+
     def stop(self) -> None:
         if self.process is None:
             return
@@ -322,9 +339,8 @@ class SpawnedReplayServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream:
-                stream.close()
+        self.process.stdout.close()
+        self._stderr.close()
         self.process = None
 
     def __enter__(self) -> SpawnedReplayServer:
