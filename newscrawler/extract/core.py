@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -15,7 +16,7 @@ from newscrawler.extract import labels
 from newscrawler.extract.article import Article, ExtractionError, Image
 from newscrawler.extract.charset import decode
 from newscrawler.extract.content import Block, blocks, body_lines, clean, find_main, text_len
-from newscrawler.extract.dates import ParsedDate, date_from_url, parse_date
+from newscrawler.extract.dates import ParsedDate, date_from_url, parse_date, parse_month
 from newscrawler.extract.metadata import Meta, read_meta
 from newscrawler.extract.script import detect_script
 from newscrawler.extract.selectors import select
@@ -124,40 +125,90 @@ def _anchor(all_blocks: list[Block], hidx: int) -> int:
 
 
 def _scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
-    """Label values near the headline first (the byline sits right under it), else anywhere."""
+    """Label values near the headline/byline first (they sit right around it), else anywhere.
+
+    Keys ending in "_far" come from the rest of the page and rank below in-body credits."""
     found: dict = {}
-    order = list(range(max(start, 0), min(len(all_blocks), max(start, 0) + 25)))
-    rest = [i for i in range(len(all_blocks)) if i not in set(order)]
-    for group in (order, rest):
+    begin = max(start, 0)
+    # The byline sits under the headline, sometimes just above it.
+    near = [*range(begin, min(len(all_blocks), begin + 25)), *range(max(begin - 3, 0), begin)]
+    rest = [i for i in range(len(all_blocks)) if i < begin - 3 or i >= begin + 25]
+    for group, suffix in ((near, ""), (rest, "_far")):
         for i in group:
             t = all_blocks[i].text
             if len(t) > 300:
                 continue
-            if "pub" not in found:
+            # A label alone in its cell, with the value in the next one.
+            if len(t) <= 8 and i + 1 < len(all_blocks):
+                t = t + " " + all_blocks[i + 1].text[:80]
+            if "pub" not in found and "pub_far" not in found:
                 p = labels.pubdate_in(t, tz)
                 if p:
-                    found["pub"] = p
-            if "mod" not in found:
+                    found["pub" + suffix] = p
+            if "mod" not in found and "mod_far" not in found:
                 p = labels.moddate_in(t, tz)
                 if p:
-                    found["mod"] = p
+                    found["mod" + suffix] = p
             if "source" not in found:
-                s = labels.source_in(t)
-                if s:
-                    found["source"] = s
-            if "authors" not in found:
+                v = labels.source_in(t)
+                if v:
+                    found["source"] = v
+            if "authors" not in found and "authors_far" not in found:
                 a = labels.authors_in(t)
                 if a:
-                    found["authors"] = a
+                    found["authors" + suffix] = a
             if "editor" not in found:
                 e = labels.editor_in(t)
                 if e:
                     found["editor"] = e
-            if "bare" not in found and group is order and len(t) < 120:
+            if "bare" not in found and not suffix and len(t) < 120:
                 p = parse_date(t, tz)
                 if p:
                     found["bare"] = p
     return found
+
+
+def _local_offset(meta_date: ParsedDate, shown: ParsedDate | None) -> ParsedDate:
+    """Metadata often gives UTC while the page shows local time. When the shown time is the same
+    instant in another zone (differs by whole quarter hours), express the instant in that zone."""
+    if shown is None or shown.precision not in ("minute", "second"):
+        return meta_date
+    try:
+        m = datetime.fromisoformat(meta_date.iso)
+        v = datetime.fromisoformat(shown.iso).replace(tzinfo=None)
+    except ValueError:
+        return meta_date
+    utc = m.astimezone(UTC).replace(tzinfo=None)
+    if abs((v - utc).days) > 1 and v.day <= 12:  # 06/02/2022 is 6 February in most of the world
+        swapped = v.replace(month=v.day, day=v.month)
+        if abs((swapped - utc).days) <= 1:
+            v = swapped
+    diff = v - utc
+    minutes = round(diff.total_seconds() / 60)
+    if abs(diff.total_seconds() - minutes * 60) > 90 or minutes % 15 or abs(minutes) > 14 * 60:
+        return meta_date
+    local = m.astimezone(timezone(timedelta(minutes=minutes)))
+    return ParsedDate(meta_date.raw, local.isoformat(), meta_date.precision)
+
+
+def _citation_month(lines: list[Block], tz: str | None) -> ParsedDate | None:
+    """A reprint's closing citation, "——《北京之春》1998年3月号": the month it was published."""
+    for b in lines[-3:]:
+        m = re.search(r"《[^》]{1,30}》\s*((?:19|20)\d{2}\s*年\s*\d{1,2}\s*月)", b.text[-40:])
+        if m:
+            return parse_month(m.group(1), tz)
+    return None
+
+
+def _body_credit(lines: list[Block]) -> list[str]:
+    """Reporters credited inside the body: "（记者 X）" near the start, "（X Y）" closing it."""
+    if not lines:
+        return []
+    head = lines[0].text[:80]
+    names = labels.authors_in(head) if ("记者" in head or "記者" in head) else []
+    for b in reversed(lines[-2:]):
+        names = names or labels.closing_credit(b.text)
+    return names
 
 
 def _breadcrumbs(all_blocks: list[Block]) -> list[str]:
@@ -306,12 +357,14 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
     headline, hidx = _headline(doc, meta, all_blocks)
     art.headline = art.headline or headline
 
+    anchor = -1
     if body_el is not None:
         from newscrawler.extract.content import Found
         sub = blocks(body_el)
         found = Found(body_el, sub, sum(b.link for b in sub) / max(1, sum(len(b.text) for b in sub)))
     else:
-        found = find_main(all_blocks, _anchor(all_blocks, hidx), _is_entry_header)
+        anchor = _anchor(all_blocks, hidx)
+        found = find_main(all_blocks, anchor, _is_entry_header)
     lines = body_lines(found, art.headline)
     # Byline lines inside the container are metadata, not body.
     lines = [b for b in lines if not (labels.META_LINE.search(b.text) and len(b.text) < 80)]
@@ -321,11 +374,15 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
 
     # Labels fill what selectors left empty; structured metadata beats labels for dates with offsets.
     lab = _scan_labels(all_blocks, hidx, tz)
+    anchor_date = parse_date(all_blocks[anchor].text, tz) if anchor >= 0 else None
     if not art.datePublished:
         pd = None
         if meta.datePublished:
             pd = _to_iso(meta.datePublished, tz)
-        pd = pd or lab.get("pub") or lab.get("mod") or lab.get("bare")
+            if pd is not None:
+                pd = _local_offset(pd, lab.get("pub") or lab.get("bare"))
+        pd = pd or lab.get("pub") or lab.get("mod") or lab.get("bare") or lab.get("pub_far") \
+            or lab.get("mod_far") or anchor_date or _citation_month(lines, tz)
         if pd is None:
             pd = date_from_url(url, tz)
         if pd:
@@ -338,7 +395,7 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
     if not art.source:
         art.source = lab.get("source") or meta.source
     if not art.authors:
-        art.authors = lab.get("authors") or meta.authors
+        art.authors = lab.get("authors") or _body_credit(lines) or lab.get("authors_far") or meta.authors
     if not art.editor:
         art.editor = lab.get("editor") or meta.editor
     if not art.breadcrumbs:

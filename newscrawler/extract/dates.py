@@ -18,6 +18,10 @@ ZH_DATE = re.compile(
     r"(?P<H>\d{1,2})\s*[:：时時点點]\s*(?P<M>\d{1,2})(?!\d)(?:\s*[:：分]\s*(?P<S>\d{1,2})(?:\.\d+)?)?"
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2}(?!\d))?)?"
 )
+# US order as Windows/ASP pages print it: 7/5/2005 9:23:57 PM (day first when the first number > 12).
+US_DATE = re.compile(
+    r"(?<![\d/])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>(?:19|20)\d{2})(?![\d/])"
+    r"(?:\s*(?:\s|-|,|at)\s*(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ap>[AaPp][Mm])?)?")
 # A year and month only (some archives print 1998-3 or 1998年3月).
 ZH_MONTH = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?:年|-)\s*(?P<m>\d{1,2})(?!\d)\s*月?")
 _MONTHS = {m: i + 1 for i, m in enumerate(
@@ -106,6 +110,17 @@ def parse_date(text: str, tz: str | None = None) -> ParsedDate | None:
             return p
     for m in EN_DATE.finditer(text):
         p = _from_en(m, tz)
+        if p:
+            return p
+    for m in US_DATE.finditer(text):
+        a, b = int(m.group("a")), int(m.group("b"))
+        mon, day = (b, a) if a > 12 else (a, b)
+        hh = int(m.group("H")) if m.group("H") else None
+        if hh is not None and m.group("ap"):
+            hh = hh % 12 + (12 if m.group("ap")[0] in "pP" else 0)
+        p = _build(m.group(0), int(m.group("y")), mon, day, hh,
+                   int(m.group("M")) if m.group("M") else None,
+                   int(m.group("S")) if m.group("S") else None, None, tz)
         if p:
             return p
     return None

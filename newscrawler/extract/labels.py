@@ -17,28 +17,43 @@ PUB_LABELS = (r"(?:发布时间|發佈時間|發布時間|发表时间|發表時
               r"发表日期|发表于|發表於|"
               r"发稿时间|發稿時間|首发时间|上传时间|出版日期|刊发时间|成文日期|时间|時間|日期|Published|Posted)")
 MOD_LABELS = r"(?:更新时间|更新時間|更新日期|修改时间|修改時間|最后更新|最後更新|Updated)"
-AUTHOR_LABELS = (r"(?:作\s*者|撰\s*文|撰稿人?|本报记者|本報記者|记\s*者|記\s*者|文\s*/\s*图|文\s*/\s*圖|"
-                 r"图\s*/\s*文|圖\s*/\s*文|文\s*图|文(?=\s*[/丨|｜])|发布者|發佈者|发帖人|楼主|By)")
+AUTHOR_LABELS = (r"(?:作\s*者|撰\s*文|撰稿人?|执笔人?|執筆人?|本报记者|本報記者|记\s*者|記\s*者|实习生|實習生|"
+                 r"文\s*/\s*图|文\s*/\s*圖|图\s*/\s*文|圖\s*/\s*文|文\s*图|文(?=\s*[/丨|｜：:])|发布者|發佈者|"
+                 r"发帖人|楼主|By)")
+# Reporters printed without a separator: "本报记者罗科苏盈发自北京", "（记者陈智 整合）".
+REPORTER_RE = re.compile(r"(?:记者|記者|实习生|實習生)(?P<v>[\u4e00-\u9fff]{2,4}?)"
+                         r"(?=\s|[）)】\]，,。、]|发自|發自|报道|報道|摄|攝|$)")
+# Bylines that put the name first: "ggjjzhzz 发表于 2005-9-15", "本贴由大卫于…", "[ 黄宇 ] 来源：".
+NAME_FIRST_RE = re.compile(
+    r"(?:^|\s)(?P<a>[\w&.·-]{2,20})\s*(?:发表于|發表於|发表在|posted)\s*\d"
+    r"|本[贴帖]由\s*(?P<b>[^\s于於]{2,12})\s*[于於]"
+    r"|^[^\[\]]{0,40}\[\s*(?P<c>[\u4e00-\u9fff]{2,4}(?:\s+[\u4e00-\u9fff]{2,4}){0,2})\s*\]\s*(?:来源|來源)")
+# A closing credit at the end of the body: "（常书香 马丹阳）", "（总台记者 张倩）", "（姚峰 上海报道）".
+CLOSING_CREDIT = re.compile(
+    r"[（(]\s*(?:[\u4e00-\u9fff]{0,4}(?:记者|記者|通讯员|通訊員|实习生|實習生)\s*)?"
+    r"(?P<v>[\u4e00-\u9fff]{2,4}(?:\s+[\u4e00-\u9fff]{2,4}){0,3})\s*"
+    r"(?:[\u4e00-\u9fff]{2,3}(?:报道|報道))?\s*[）)]\s*$")
 EDITOR_LABELS = (r"(?:责任编辑|責任編輯|文章编辑|文章編輯|值班编辑|值班編輯|网络编辑|網絡編輯|本文编辑|"
                  r"责编|責編|编辑|編輯|小编)")
 # Any label: where one field's value ends and the next begins.
 ANY_LABEL = re.compile(
     "(?:" + "|".join([SOURCE_LABELS, PUB_LABELS, MOD_LABELS, AUTHOR_LABELS, EDITOR_LABELS,
-                      r"通讯员|通訊員|浏览|瀏覽|阅读|閱讀|点击|點擊|字号|字號|分享|评论|評論|打印|关闭|【|\[|\||｜"])
+                      r"通讯员|通訊員|浏览|瀏覽|阅读|閱讀|点击|點擊|字号|字號|分享|评论|評論|打印|关闭|出自|发自|發自|【|\[|\||｜"])
     + r")")
 
 SOURCE_RE = re.compile(SOURCE_LABELS + _COLON + r"(?P<v>.{1,60})")
 PUB_RE = re.compile(PUB_LABELS + r"\s*[:：︰]?\s*(?P<v>.{4,60})")
 MOD_RE = re.compile(MOD_LABELS + r"\s*[:：︰]?\s*(?P<v>.{4,60})")
-AUTHOR_RE = re.compile(r"(?<![编編])" + AUTHOR_LABELS + r"\s*(?:[:：︰丨|｜]\s*|\s+|(?=[\u4e00-\u9fff]))"
+AUTHOR_RE = re.compile(r"(?<![编編])" + AUTHOR_LABELS + r"\s*(?:[:：︰丨|｜]\s*|\s+)"
                        r"(?P<v>.{1,60})")
 EDITOR_RE = re.compile(r"[【\[(（]?\s*" + EDITOR_LABELS + r"\s*[:：︰丨|｜]\s*(?P<v>[^】\]）)\n]{1,40})")
 
 # A person: 2-5 Han characters (· for transliterated names), a Latin name, or a forum nickname.
 _NAME = re.compile(r"[\u4e00-\u9fff·•]{2,5}|[A-Za-z][A-Za-z.'\-]*(?:\s[A-Z][A-Za-z.'\-]*){0,3}"
                    r"|(?=.*[A-Za-z0-9_&])[\w&]{2,20}")
-_NAME_STOP = re.compile(r"本报|本報|通讯员|通訊員|报道|報道|摄影|攝影|综合|綜合|整理|编译|編譯|实习生|實習生|"
-                        r"发自|發自|电|電$")
+_NAME_STOP = re.compile(r"本报|本報|通讯员|通訊員|报道|報道|摄影|攝影|综合|綜合|整理|编译|編譯|实习生|實習生|简介|簡介|"
+                        r"发自|發自|电|電$|采访|採訪|获悉|獲悉|了解|表示|调查|調查|观点|觀點|手记|手記|动态|動態|"
+                        r"最新|专访|專訪|提问|提問|问|問$")
 
 
 def _cut(value: str) -> str:
@@ -56,8 +71,8 @@ def source_in(line: str) -> str | None:
         return None
     v = _cut(m.group("v"))
     v = re.sub(r"\s*(?:作者|记者|記者|时间|時間|发布|編輯|编辑).*$", "", v)
-    # A date right after the label (no source printed) is not a source.
-    if not v or parse_date(v) or len(v) > 30:
+    # A date right after the label (no source printed) is not a source; nor is markup debris.
+    if not v or parse_date(v) or len(v) > 30 or re.search(r"[=<>\"]", v):
         return None
     return v
 
@@ -79,13 +94,15 @@ def moddate_in(line: str, tz: str | None) -> ParsedDate | None:
 
 def split_names(value: str) -> list[str]:
     names = []
-    for part in re.split(r"[\s、，,;；/／和及&]+|\band\b", value):
+    # Names run until the first token that is not one ("安东尼 10分钟" → 安东尼).
+    for part in re.split(r"[\s、，,;；/／和及]+|\band\b", value):
         part = part.strip(" .·()（）[]【】:：")
-        if not part or _NAME_STOP.search(part) or parse_date(part):
+        if not part:
             continue
-        m = _NAME.fullmatch(part)
-        if m and not re.fullmatch(r"\d+", part):
-            names.append(part)
+        if _NAME_STOP.search(part) or parse_date(part) or re.fullmatch(r"\d+", part) \
+                or not _NAME.fullmatch(part):
+            break
+        names.append(part)
     return names[:6]
 
 
@@ -95,7 +112,19 @@ def authors_in(line: str) -> list[str]:
         names = split_names(v)
         if names:
             return names
+    m = REPORTER_RE.search(line)
+    if m:
+        return split_names(m.group("v"))
+    m = NAME_FIRST_RE.search(line)
+    if m:
+        return split_names(m.group("a") or m.group("b") or m.group("c"))
     return []
+
+
+def closing_credit(paragraph: str) -> list[str]:
+    """Names in the parenthesised credit that ends a Chinese news body."""
+    m = CLOSING_CREDIT.search(paragraph[-40:])
+    return split_names(m.group("v")) if m else []
 
 
 def editor_in(line: str) -> str | None:
