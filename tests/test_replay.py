@@ -75,12 +75,20 @@ def test_every_shipped_portal_is_recorded_with_the_special_cases(rec: tuple[Path
     assert len({a["url"] for a in arts}) == len(arts)
     specials = {s for a in arts for s in a["special"]}
     assert {"seed", "traditional", "double", "syndicated-original", "syndicated-copy", "multipage",
-            "meta-gb2312-utf8", "redirect-301", "redirect-302", "listed-twice"} <= specials
+            "meta-gb2312-utf8", "redirect-301", "redirect-302", "listed-twice", "syndicated-wire",
+            "daily-template"} <= specials
     hant = [a for a in arts if a["script"] == "Hant"]
     assert len(hant) == 1 and hant[0]["story"] == "seed" and hant[0]["source"] == "央視網"
     syndicated = [a for a in arts if a["story"] == "syndicated-dahe"]
     assert {a["site"] for a in syndicated} == {"dahe", "jzrb"}
     assert all(a["source"] == "大河网" for a in syndicated)
+    stories: dict[str, set[str]] = {}
+    for a in arts:
+        stories.setdefault(a["story"], set()).add(a["site"])
+    shared = {s: sites for s, sites in stories.items() if len([a for a in arts if a["story"] == s]) > 1}
+    assert shared == {"seed": {"jzrb"}, "syndicated-dahe": {"dahe", "jzrb"}, "wire-xinhua": {"hnr", "lyd"}}
+    weather = [a for a in arts if "daily-template" in a["special"]]
+    assert len(weather) == 3 and len({a["story"] for a in weather}) == 3
     assert len(m["not_found"]) == 4 and m["redirects"]["http://jzrb.com/"] == "http://www.jzrb.com/"
     for a in arts:
         assert re.fullmatch(r"2024-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", a["datePublished"]), a

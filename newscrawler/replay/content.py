@@ -68,6 +68,18 @@ class Writer:
         names = r.sample(self.b["names"], authors) if authors else []
         return Story(story_id, headline, paras, names)
 
+    def weather(self, story_id: str, month: int, day: int) -> Story:
+        """A daily weather report: fixed wording, the day's figures (see bank.toml)."""
+        r, b = self.rng, self.b
+        lo, lo2 = r.randint(14, 22), r.randint(14, 22)
+        values = {"md": f"{month}月{day}日", "hi": str(lo + r.randint(8, 14)), "hi2": str(lo2 + r.randint(8, 14)),
+                  "hi3": str(lo + r.randint(8, 14)), "lo": str(lo), "lo2": str(lo2),
+                  "wind": f"{r.randint(2, 3)}～{r.randint(4, 5)}", "hum": str(r.randint(40, 90))}
+        for key in ("sky", "sky2", "sky3", "sky4"):
+            values[key] = r.choice(b["skies"])
+        paragraphs = [t.format_map(values) for t in b["weather"]]
+        return Story(story_id, b["weather_headline"].format_map(values), paragraphs)
+
     def edit(self, paragraph: str) -> str:
         """A correction as portals make them: one figure and a closing clause changed."""
         place = self.place()

@@ -22,6 +22,8 @@ from newscrawler.replay.model import Column, Placement, Route
 from newscrawler.replay.portals import HOST_ALIASES, SITES, SiteSpec
 
 TZ = ZoneInfo("Asia/Shanghai")
+# Bumped whenever the generated recording changes shape, so a stored recording can be seen to be stale.
+GENERATOR_VERSION = 2
 PER_PAGE = 20
 FIRST = datetime(2024, 1, 3, 7, 0, tzinfo=TZ)
 LAST = datetime(2024, 12, 20, 22, 0, tzinfo=TZ)
@@ -117,6 +119,23 @@ class _Builder:
                    story.authors, rng.choice(names), special=["syndicated-original"])
         self.place(jzrb, bendi, story.id, story.headline, story.paragraphs[:-1], when + timedelta(hours=5, minutes=32,
                    seconds=11), "大河网", story.authors, rng.choice(names), special=["syndicated-copy"])
+
+        # A Xinhua wire story on hnr (with its dateline) and on lyd (dateline dropped).
+        story = writer.story("wire-xinhua", paragraphs=(4, 5))
+        when = datetime(2024, 9, 3, 10, 12, tzinfo=TZ)
+        reporter = rng.choice(names)
+        dateline = f"新华社郑州{when.month}月{when.day}日电（记者 {reporter}）"
+        self.place(hnr, hnr.columns[0], story.id, story.headline, [dateline + story.paragraphs[0],
+                   *story.paragraphs[1:]], when, "新华社", [reporter], rng.choice(names), special=["syndicated-wire"])
+        self.place(lyd, lyd.columns[0], story.id, story.headline, story.paragraphs,
+                   when + timedelta(hours=4, minutes=28), "新华社", [], rng.choice(names), special=["syndicated-wire"])
+
+        # Daily weather reports: near-identical text, different stories.
+        for day in (15, 16, 17):
+            story = writer.weather(f"weather-2024-07-{day}", 7, day)
+            self.place(hnr, hnr.columns[1], story.id, story.headline, story.paragraphs,
+                       datetime(2024, 7, day, 7, 30, rng.randint(0, 59), tzinfo=TZ), "映象网", [], rng.choice(names),
+                       special=["daily-template"])
 
         # A long lyd article over three pages (_01, _02).
         story = writer.story("lyd-long", paragraphs=(13, 15), authors=1, city="洛阳", counties=list(lyd.counties))
@@ -294,6 +313,7 @@ class _Builder:
                     "special": sorted(p.special),
                 })
         return {
+            "generator": GENERATOR_VERSION,
             "version": self.version,
             "seed": self.seed,
             "articlesPerSite": self.n,
