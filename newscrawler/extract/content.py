@@ -30,7 +30,8 @@ BLOCK_TAGS = frozenset({
 PARA_TAGS = frozenset({"p", "pre", "li", "blockquote", "h2", "h3", "h4", "h5", "h6", "dd", "dt",
                        "figcaption", "center", "font", "span"})
 _PUNCT = re.compile(r"[，。、；：！？,;:!?．“”「」《》…—]|\.\s")
-_WS = re.compile(r"\s+")
+# Runs of ASCII whitespace collapse; no-break and ideographic spaces are part of the text as printed.
+_WS = re.compile(r"[ \t\r\n\f\v]+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # Class/id words of boilerplate containers (a light touch: only used to damp scores).
 _NEG = re.compile(r"comment|footer|foot|sidebar|side|related|recommend|share|social|nav|menu|banner|"
@@ -174,7 +175,8 @@ def _other_entry(all_blocks: list[Block], outer: list[int] | None, inner: list[i
 
 
 def find_main(all_blocks: list[Block], anchor: int = -1,
-              is_header: Callable[[str], bool] = lambda t: False) -> Found:
+              is_header: Callable[[str], bool] = lambda t: False,
+              is_byline: Callable[[str], bool] = lambda t: False) -> Found:
     """``anchor``: index of the headline or byline block when known. Blogs and forums put several posts
     or a comment thread on the page, often longer than the article; the article is the text right
     after its headline/byline, so candidates starting there are preferred."""
@@ -200,7 +202,8 @@ def find_main(all_blocks: list[Block], anchor: int = -1,
         if not stopped and anchor >= 0 and b.idx > anchor and text_after_anchor >= 10 and n <= 24 \
                 and STOP_HEAD.match(b.text):
             stopped = True
-        good = not stopped and tl >= 25 and b.link <= n * 0.5 and b.el.tag != "h1" and b.idx != anchor
+        good = not stopped and tl >= 25 and b.link <= n * 0.5 and b.el.tag != "h1" and b.idx != anchor \
+            and not (n < 120 and is_byline(b.text))
         # Value for growing the chosen container: good text adds, menus/link lists/comments cost.
         v = (1 + len(_PUNCT.findall(b.text)) + min(tl / 100, 3)) * (1 - b.link / n) if good \
             else (0.0 if b.idx == anchor or b.el.tag == "h1" else -(1 + tl / 40))
@@ -256,7 +259,7 @@ def find_main(all_blocks: list[Block], anchor: int = -1,
     cls = best.get("class")
     if cls:
         for el, f in finals.items():
-            if el.tag == best.tag and el.get("class") == cls and f >= best_score * 0.2 \
+            if el.tag == best.tag and el.get("class") == cls and f >= best_score * 0.05 \
                     and first.get(el, 1 << 30) < first.get(best, 0):
                 best, best_score = el, f
                 break

@@ -30,15 +30,19 @@ _CRUMB_LABEL = re.compile(r"(?:当前位置|當前位置|您现在的位置|您�
                           r"您的位置|你的位置|"
                           r"所在位置|当前位置是|位置)\s*[:：]?\s*")
 _CRUMB_SEP = re.compile(r"\s*(?:>>|>|»|›|→|->|＞|/)\s*")
+_SENTENCE_PUNCT = re.compile(r"[，。；！？,.;!?]")
 _NEXT_TEXT = re.compile(r"^\s*(?:下一页|下一頁|下页|下頁|Next(?: page)?|next ›|›|»)\s*$", re.I)
 _PAGE_SUFFIX = re.compile(r"(?:[_-]\d{1,3}|index_\d+|_\d+_\d+)(?=\.\w+$)|[?&](?:page|p|pn)=\d+")
 
 
+_ASCII_WS = re.compile(r"[ \t\r\n\f\v]+")
+
+
 def _text(el: object) -> str:
     if isinstance(el, str):
-        return _WS.sub(" ", el).strip()
+        return _ASCII_WS.sub(" ", el).strip()
     if isinstance(el, etree._Element):
-        return _WS.sub(" ", el.text_content()).strip()
+        return _ASCII_WS.sub(" ", el.text_content()).strip()
     return ""
 
 
@@ -58,33 +62,49 @@ def _to_iso(raw: str | None, tz: str | None) -> ParsedDate | None:
     return parse_date(raw, tz) if raw else None
 
 
+def _is_heading(el: etree._Element) -> bool:
+    cls = ((el.get("class") or "") + " " + (el.get("id") or "")).lower()
+    return el.tag in ("h1", "h2", "h3") or "title" in cls or "headline" in cls
+
+
 def _headline(doc: lhtml.HtmlElement, meta: Meta, all_blocks: list[Block]) -> tuple[str | None, int]:
     """The headline and the index of the block it sits in (-1 if none).
 
-    Prefer an h1/h2/title-like element whose text is part of <title> (sites append their name to it);
-    else og:title; else <title> with the site suffix cut off."""
+    The page's own heading is the line that <title> (which sites pad with their name and section)
+    or og:title contains; headings beat other lines, longer matches beat shorter ones. Else og:title,
+    else the first h1/h2 when there is no <title>, else <title> with the site suffix cut off."""
     title = _WS.sub(" ", meta.title or "").strip()
     title_key = _WS.sub("", title)
     og = _WS.sub(" ", meta.headline or "").strip()
-    cands: list[str] = []
-    for el in doc.xpath("//h1|//h2|//h3|//*[contains(@class,'title') or contains(@id,'title')]"):
-        t = _text(el)
-        if 4 <= len(t) <= 150:
-            cands.append(t)
+    og_key = _WS.sub("", og)
+    parts = [p for p in _TITLE_SPLIT.split(title) if p]
+    longest = max((len(_WS.sub("", p)) for p in parts), default=0)
+    best, best_idx, best_score = None, -1, 0.0
+    for b in all_blocks:
+        n = len(b.text)
+        if not 4 <= n <= 150:
+            continue
+        heading = _is_heading(b.el)
+        if b.link > n / 2 and not heading:
+            continue
+        k = _WS.sub("", b.text)
+        if og_key and k == og_key:
+            score = 1000.0 + heading * 20
+        elif title_key and len(k) >= 4 and k in title_key and (heading or len(k) >= 0.4 * longest):
+            score = len(k) + heading * 20
+        else:
+            continue
+        if score > best_score:
+            best, best_idx, best_score = b.text, b.idx, score
+    if best is not None:
+        return best, best_idx
     h_first = [_text(h) for tag in ("h1", "h2") for h in doc.iter(tag)]
     h_first = [t for t in h_first if 4 <= len(t) <= 150]
-    best = None
-    for t in cands:
-        k = _WS.sub("", t)
-        if title_key and (k in title_key or (og and k == _WS.sub("", og))) and len(k) >= 4:
-            if best is None or len(k) > len(_WS.sub("", best)):
-                best = t
-    if best is None and og:
+    if og:
         best = og
-    if best is None and h_first and not title:
+    elif h_first and not title:
         best = h_first[0]
-    if best is None and title:
-        parts = [p for p in _TITLE_SPLIT.split(title) if p]
+    elif title:
         best = max(parts[:2], key=len) if parts else title
     if best is None:
         return None, -1
@@ -96,9 +116,11 @@ def _headline(doc: lhtml.HtmlElement, meta: Meta, all_blocks: list[Block]) -> tu
 
 
 def _is_entry_header(text: str) -> bool:
-    """A line heading a post: a labelled date/byline, or nothing but a date and time."""
+    """A line heading a post: a labelled date/byline, or (blogs, forums) nothing but a date and time."""
     if labels.PUB_RE.search(text) and labels.pubdate_in(text, None):
         return True
+    if len(text) > 40:
+        return False
     p = parse_date(text)
     return bool(p and p.precision in ("minute", "second") and len(p.raw) >= len(text) * 0.6)
 
@@ -107,20 +129,11 @@ def _anchor(all_blocks: list[Block], hidx: int) -> int:
     """Where the article starts: the headline block if it is a heading, else the first byline-like
     line (a labelled date or author) near the top of the page."""
     if hidx >= 0:
-        el = all_blocks[hidx].el
-        if el.tag in ("h1", "h2", "h3") or "title" in ((el.get("class") or "") + (el.get("id") or "")).lower():
-            return hidx
+        return hidx
     for b in all_blocks:
         if len(b.text) < 80 and b.link < len(b.text) / 2 and (
-                labels.PUB_RE.search(b.text) and labels.pubdate_in(b.text, None)
-                or labels.AUTHOR_RE.search(b.text) and labels.authors_in(b.text)):
+                _is_entry_header(b.text) or labels.AUTHOR_RE.search(b.text) and labels.authors_in(b.text)):
             return b.idx
-    # A line that is nothing but a date and time (blog and forum post headers).
-    for b in all_blocks:
-        if len(b.text) <= 40 and not b.link:
-            p = parse_date(b.text)
-            if p and p.precision in ("minute", "second") and len(p.raw) >= len(b.text) * 0.6:
-                return b.idx
     return -1
 
 
@@ -131,7 +144,10 @@ def _scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
     found: dict = {}
     begin = max(start, 0)
     # The byline sits under the headline, sometimes just above it.
-    near = [*range(begin, min(len(all_blocks), begin + 25)), *range(max(begin - 3, 0), begin)]
+    # Nearest first: a comment's date further down must not beat the byline just above the headline.
+    after = list(range(begin, min(len(all_blocks), begin + 25)))
+    before = list(range(begin - 1, max(begin - 4, -1), -1))
+    near = sorted(after + before, key=lambda i: abs(i - begin) + (0.5 if i < begin else 0))
     rest = [i for i in range(len(all_blocks)) if i < begin - 3 or i >= begin + 25]
     for group, suffix in ((near, ""), (rest, "_far")):
         for i in group:
@@ -139,7 +155,7 @@ def _scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
             if len(t) > 300:
                 continue
             # A label alone in its cell, with the value in the next one.
-            if len(t) <= 8 and i + 1 < len(all_blocks):
+            if len(t) <= 8 and re.search(r"[:：︰]\s*$", t) and i + 1 < len(all_blocks):
                 t = t + " " + all_blocks[i + 1].text[:80]
             if "pub" not in found and "pub_far" not in found:
                 p = labels.pubdate_in(t, tz)
@@ -322,6 +338,10 @@ def _is_article(body: str, found_ld: float, all_blocks: list[Block], meta: Meta,
     n = text_len(body)
     if n < 120:
         return False
+    # An article has running text: at least one sentence-like paragraph. Column pages hold titles,
+    # dates and menus.
+    if not any(text_len(p) >= 50 and len(_SENTENCE_PUNCT.findall(p)) >= 2 for p in body.split("\n")):
+        return False
     total = sum(len(b.text) for b in all_blocks) or 1
     linked = sum(b.link for b in all_blocks)
     page_ld = linked / total
@@ -364,10 +384,10 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
         found = Found(body_el, sub, sum(b.link for b in sub) / max(1, sum(len(b.text) for b in sub)))
     else:
         anchor = _anchor(all_blocks, hidx)
-        found = find_main(all_blocks, anchor, _is_entry_header)
+        found = find_main(all_blocks, anchor, _is_entry_header, labels.is_byline)
     lines = body_lines(found, art.headline)
     # Byline lines inside the container are metadata, not body.
-    lines = [b for b in lines if not (labels.META_LINE.search(b.text) and len(b.text) < 80)]
+    lines = [b for b in lines if not labels.is_byline(b.text)]
     art.articleBody = "\n".join(b.text for b in lines)
     if not art.articleBody and meta.ld_body:
         art.articleBody = meta.ld_body.strip()

@@ -21,7 +21,9 @@ AUTHOR_LABELS = (r"(?:作\s*者|撰\s*文|撰稿人?|执笔人?|執筆人?|本�
                  r"文\s*/\s*图|文\s*/\s*圖|图\s*/\s*文|圖\s*/\s*文|文\s*图|文(?=\s*[/丨|｜：:])|发布者|發佈者|"
                  r"发帖人|楼主|By)")
 # Reporters printed without a separator: "本报记者罗科苏盈发自北京", "（记者陈智 整合）".
-REPORTER_RE = re.compile(r"(?:记者|記者|实习生|實習生)(?P<v>[\u4e00-\u9fff]{2,4}?)"
+REPORTER_RE = re.compile(r"(?:记者|記者|实习生|實習生)"
+                         r"(?!走进|走進|来到|來到|从|從|在|获悉|獲悉|了解|采访|採訪|近日|日前|"
+                         r"看到|发现|發現|注意到|获知|獲知|调查|調查|跟随|跟隨|随|隨|一行|们|們)(?P<v>[\u4e00-\u9fff]{2,4}?)"
                          r"(?=\s|[）)】\]，,。、]|发自|發自|报道|報道|摄|攝|$)")
 # Bylines that put the name first: "ggjjzhzz 发表于 2005-9-15", "本贴由大卫于…", "[ 黄宇 ] 来源：".
 NAME_FIRST_RE = re.compile(
@@ -140,3 +142,16 @@ def editor_in(line: str) -> str | None:
 META_LINE = re.compile(
     "^(?:" + "|".join([SOURCE_LABELS, PUB_LABELS, MOD_LABELS, EDITOR_LABELS]) + r")\s*[:：︰]"
     r"|^[【\[(（]\s*" + EDITOR_LABELS + r"\s*[:：︰]")
+
+
+_ANY_FIELD = re.compile("(?:" + "|".join([SOURCE_LABELS, PUB_LABELS, MOD_LABELS, AUTHOR_LABELS]) + r")\s*[:：︰]")
+
+
+def is_byline(text: str) -> bool:
+    """A metadata line ("2024年08月13日 14:48 来源：洛阳日报 作者：张卫东"), not body text."""
+    if len(text) > 120:
+        return False
+    if META_LINE.search(text):
+        return True
+    labelled = len(_ANY_FIELD.findall(text))
+    return labelled >= 2 or (labelled == 1 and parse_date(text) is not None)
