@@ -23,7 +23,7 @@ from newscrawler.replay.portals import HOST_ALIASES, SITES, SiteSpec
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Bumped whenever the generated recording changes shape, so a stored recording can be seen to be stale.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 PER_PAGE = 20
 FIRST = datetime(2024, 1, 3, 7, 0, tzinfo=TZ)
 LAST = datetime(2024, 12, 20, 22, 0, tzinfo=TZ)
@@ -88,8 +88,11 @@ class _Builder:
             when = FIRST + step * i + timedelta(seconds=rng.randint(0, int(step.total_seconds() * 0.8)))
             column = spec.columns[rng.randrange(len(spec.columns))]
             wire = rng.random() < 0.2
+            # dahe's city channel for Jiaozuo carries Jiaozuo stories, the rest of the portal all of Henan.
+            city, counties = (("焦作", SITES["jzrb"].counties) if column.key == "jiaozuo"
+                              else (spec.city, spec.counties))
             story = writer.story(f"{spec.site}-{i:05d}", authors=0 if wire else rng.randint(1, 2),
-                                 city=spec.city, counties=list(spec.counties) or None)
+                                 city=city, counties=list(counties) or None)
             source = rng.choice(spec.wire_sources if wire else spec.local_sources)
             self.place(spec, column, story.id, story.headline, story.paragraphs, when, source, story.authors,
                        rng.choice(names), generated=True)

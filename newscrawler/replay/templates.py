@@ -208,7 +208,8 @@ DAHE_FOOT = """<div class="footer">
 
 def dahe_article(p: Placement) -> list[str]:
     author = f'<p id="author_baidu">作者：{_e(" ".join(p.authors))}</p>' if p.authors else ""
-    crumbs = " &gt; ".join(f"<a href=\"{_a(p.column.url)}\">{_e(c)}</a>" for c in p.column.crumbs)
+    crumbs = " &gt; ".join(f"<a href=\"{_a(p.column.url if i else 'https://www.dahe.cn/')}\">{_e(c)}</a>"
+                           for i, c in enumerate(p.column.crumbs))
     return [f"""{_dahe_head(f"{p.headline}-大河网")}<div class="crumbs">当前位置：{crumbs} &gt; 正文</div>
 <div class="article">
 <h1 id="4g_title">{_e(p.headline)}</h1>
