@@ -177,6 +177,11 @@ def _scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
                 e = labels.editor_in(t)
                 if e:
                     found["editor"] = e
+            if not suffix and "authors" not in found and len(t) <= 30:
+                m = labels.SLASH_BYLINE.match(t)
+                if m:
+                    found["authors"] = labels.split_names(m.group("a"))
+                    found.setdefault("source", m.group("s"))
             if "bare" not in found and not suffix and len(t) < 120:
                 p = parse_date(t, tz)
                 if p:
@@ -399,8 +404,12 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
         pd = None
         if meta.datePublished:
             pd = _to_iso(meta.datePublished, tz)
-            if pd is not None:
-                pd = _local_offset(pd, lab.get("pub") or lab.get("bare"))
+            shown = lab.get("pub") or lab.get("bare")
+            if pd is not None and pd.precision == "day" and shown is not None \
+                    and shown.precision != "day" and shown.iso[:10] == pd.iso[:10]:
+                pd = shown  # the page prints the time the metadata left out
+            elif pd is not None:
+                pd = _local_offset(pd, shown)
         pd = pd or lab.get("pub") or lab.get("mod") or lab.get("bare") or lab.get("pub_far") \
             or lab.get("mod_far") or anchor_date or _citation_month(lines, tz)
         if pd is None:
@@ -415,7 +424,12 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
     if not art.source:
         art.source = lab.get("source") or meta.source
     if not art.authors:
-        art.authors = lab.get("authors") or _body_credit(lines) or lab.get("authors_far") or meta.authors
+        art.authors = lab.get("authors") or _body_credit(lines) or lab.get("authors_far") or [
+            a for a in meta.authors
+            # CMSs fill the author meta with user ids or the outlet's name.
+            if not a.isdigit() and len(a) <= 40 and not re.search(r"[@/]", a)
+            and a not in (art.source, meta.site_name, meta.source)
+            and a not in (meta.title or "").replace(art.headline or "\0", "")]
     if not art.editor:
         art.editor = lab.get("editor") or meta.editor
     if not art.breadcrumbs:
@@ -436,7 +450,7 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
     if art.inLanguage in (None, "zh"):
         art.script = detect_script(art.articleBody or art.headline or "")
     art.isArticle = _is_article(art.articleBody, found.link_density, all_blocks, meta,
-                                bool(lab.get("pub") or lab.get("mod") or meta.datePublished))
+                                bool(lab.get("pub") or lab.get("mod") or lab.get("bare") or meta.datePublished))
     if art.isArticle and not art.nextPage:
         art.nextPage = _next_page(doc, url)
     elif not art.isArticle:

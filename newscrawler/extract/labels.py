@@ -12,19 +12,19 @@ from newscrawler.extract.dates import ParsedDate, parse_date
 
 _COLON = r"\s*[:：︰]\s*"
 SOURCE_LABELS = (r"(?:信息来源|文章来源|新闻来源|稿件来源|资料来源|信息來源|文章來源|新聞來源|"
-                 r"来源|來源|稿源|出处|出處|Source)")
+                 r"来源于|來源於|来源|來源|稿源|出处|出處|Source)")
 PUB_LABELS = (r"(?:发布时间|發佈時間|發布時間|发表时间|發表時間|发布日期|發佈日期|發布日期|"
               r"发表日期|发表于|發表於|"
               r"发稿时间|發稿時間|首发时间|上传时间|出版日期|刊发时间|成文日期|时间|時間|日期|Published|Posted)")
 MOD_LABELS = r"(?:更新时间|更新時間|更新日期|修改时间|修改時間|最后更新|最後更新|Updated)"
 AUTHOR_LABELS = (r"(?:作\s*者|撰\s*文|撰稿人?|执笔人?|執筆人?|本报记者|本報記者|记\s*者|記\s*者|实习生|實習生|"
-                 r"文\s*/\s*图|文\s*/\s*圖|图\s*/\s*文|圖\s*/\s*文|文\s*图|文(?=\s*[/丨|｜：:])|发布者|發佈者|"
+                 r"文\s*/\s*图|文\s*/\s*圖|图\s*/\s*文|圖\s*/\s*文|文\s*图|(?<![\u4e00-\u9fff])文(?=\s*[/丨|｜：:])|发布者|發佈者|"
                  r"发帖人|楼主|By)")
 # Reporters printed without a separator: "本报记者罗科苏盈发自北京", "（记者陈智 整合）".
-REPORTER_RE = re.compile(r"(?:记者|記者|实习生|實習生)"
+REPORTER_RE = re.compile(r"(?:^|[（(\s]|本报|本報|报|報|社|台|网|網)(?:记者|記者|实习生|實習生)"
                          r"(?!走进|走進|来到|來到|从|從|在|获悉|獲悉|了解|采访|採訪|近日|日前|"
                          r"看到|发现|發現|注意到|获知|獲知|调查|調查|跟随|跟隨|随|隨|一行|们|們)(?P<v>[\u4e00-\u9fff]{2,4}?)"
-                         r"(?=\s|[）)】\]，,。、]|发自|發自|报道|報道|摄|攝|$)")
+                         r"(?<![称稱说說道到了的是])(?=\s|[）)】\]，,。、]|发自|發自|报道|報道|摄|攝|$)")
 # Bylines that put the name first: "ggjjzhzz 发表于 2005-9-15", "本贴由大卫于…", "[ 黄宇 ] 来源：".
 NAME_FIRST_RE = re.compile(
     r"(?:^|\s)(?P<a>[\w&.·-]{2,20})\s*(?:发表于|發表於|发表在|posted)\s*\d"
@@ -40,7 +40,7 @@ EDITOR_LABELS = (r"(?:责任编辑|責任編輯|文章编辑|文章編輯|值班
 # Any label: where one field's value ends and the next begins.
 ANY_LABEL = re.compile(
     "(?:" + "|".join([SOURCE_LABELS, PUB_LABELS, MOD_LABELS, AUTHOR_LABELS, EDITOR_LABELS,
-                      r"通讯员|通訊員|浏览|瀏覽|阅读|閱讀|点击|點擊|字号|字號|分享|评论|評論|打印|关闭|出自|发自|發自|【|\[|\||｜"])
+                      r"通讯员|通訊員|浏览|瀏覽|阅读|閱讀|点击|點擊|字号|字號|分享|评论|評論|打印|关闭|出自|发自|發自|举报|舉報|收藏|纠错|糾錯|手机看|手機看|【|\[|\||｜"])
     + r")")
 
 SOURCE_RE = re.compile(SOURCE_LABELS + _COLON + r"(?P<v>.{1,60})")
@@ -155,3 +155,8 @@ def is_byline(text: str) -> bool:
         return True
     labelled = len(_ANY_FIELD.findall(text))
     return labelled >= 2 or (labelled == 1 and parse_date(text) is not None)
+
+
+# "石佳/中国青年报": a reporter and the outlet, alone on the byline line.
+SLASH_BYLINE = re.compile(r"^\s*(?P<a>[\u4e00-\u9fff·]{2,5}(?:\s+[\u4e00-\u9fff·]{2,5}){0,2})\s*[/／]\s*"
+                          r"(?P<s>[\u4e00-\u9fff]{2,15})\s*$")
