@@ -26,8 +26,10 @@ def add_parser(sub) -> None:
     p.add_argument("sites", nargs="*", metavar="SITE", help="portal short names, e.g. jzrb dahe")
     p.add_argument("--backfill", action="store_true",
                    help="page through columns past pages whose articles are all known")
-    p.add_argument("--replay", metavar="DIR",
-                   help="crawl a recorded copy of the portals served from 127.0.0.1 (see `replay generate`)")
+    p.add_argument("--replay", metavar="DIR_OR_URL",
+                   help="crawl a recorded copy of the portals instead of the real ones: a recording directory "
+                        "(served from 127.0.0.1 for this run; see `replay generate`) or the http:// address "
+                        "of a running `replay serve`")
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(func=run)
 
@@ -75,21 +77,25 @@ def run(args) -> int:
                      "NEWSCRAWLER_LOG_FILE": str(log_file), "NEWSCRAWLER_BACKFILL": args.backfill,
                      "LOG_LEVEL": args.log_level}
         if args.replay:
-            overrides.update(replay_settings(stack, Path(args.replay)))
+            overrides.update(replay_settings(stack, args.replay))
         code = crawl(profiles=[p.site for p in profiles], overrides=overrides)
         print(f"log: {log_file}", file=sys.stderr)
         return code
 
 
-def replay_settings(stack: ExitStack, recording: Path) -> dict:
-    """Route the real portal URLs to the recording through a proxy on 127.0.0.1; no politeness delays
+def replay_settings(stack: ExitStack, replay: str) -> dict:
+    """Route the real portal URLs to a recording through a proxy on 127.0.0.1; no politeness delays
     are needed against our own server."""
-    from newscrawler.replay.server import ReplayServer
+    if replay.startswith("http://"):
+        proxy_url = replay
+    else:
+        from newscrawler.replay.server import ReplayServer
 
-    server = ReplayServer(recording)
-    server.start()
-    stack.callback(server.stop)
-    os.environ["http_proxy"] = server.proxy_url
+        server = ReplayServer(Path(replay))
+        server.start()
+        stack.callback(server.stop)
+        proxy_url = server.proxy_url
+    os.environ["http_proxy"] = proxy_url
     os.environ.pop("no_proxy", None)
     return {"NEWSCRAWLER_IGNORE_POLITENESS": True, "AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0,
             "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16}
@@ -104,9 +110,9 @@ def crawl(profiles: list[str], overrides: dict) -> int:
     settings = get_project_settings()
     settings.setdict(overrides, priority="cmdline")
     process = CrawlerProcess(settings, install_root_handler=False)
-    process.crawl("portal", site=",".join(profiles))
+    crawler = process.create_crawler("portal")
+    process.crawl(crawler, site=",".join(profiles))
     process.start()
-    crawler = next(iter(process.crawlers), None)
     recorder = getattr(crawler, "_newscrawler_recorder", None)
     if recorder is None or recorder.result is None:
         print("newscrawler: the crawl did not start; see the log above", file=sys.stderr)

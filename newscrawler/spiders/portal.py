@@ -47,6 +47,7 @@ class PortalSpider(scrapy.Spider):
         self.listings_requested: Counter[str] = Counter()
         self.listings_failed: Counter[str] = Counter()
         self.errors: list[dict[str, str]] = []
+        self.dead_links: dict[str, int] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -157,6 +158,8 @@ class PortalSpider(scrapy.Spider):
             self.listings_failed[meta["site"]] += 1
         status = getattr(getattr(failure.value, "response", None), "status", None)
         reason = f"HTTP {status}" if status else f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        if status in (404, 410) and meta.get("linked") and not meta.get("pages"):
+            self.dead_links[meta["linked"]] = status
         self._record_error(request.url, meta.get("kind") or "article", reason)
         self.logger.warning("fetch failed: %s (%s)", request.url, reason)
 
@@ -166,6 +169,9 @@ class PortalSpider(scrapy.Spider):
             self.errors.append({"url": url, "kind": kind, "error": reason})
         if kind == "extraction":
             self.logger.error("cannot extract %s: %s", url, reason)
+
+    def closed(self, reason: str) -> None:
+        self.store.record_dead_links(self.dead_links)
 
     def failed_portals(self) -> list[str]:
         return sorted(s for s, n in self.listings_requested.items() if n and self.listings_failed[s] >= n)

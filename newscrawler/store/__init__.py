@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ from newscrawler import config
 from newscrawler.store.server import EmbeddedServer, EmbeddedServerError, ensure_server
 
 CONNECT_TIMEOUT_MS = 5000
+# An article link that answered 404/410 is not asked for again until this many days have passed.
+DEAD_LINK_RETRY_DAYS = 7
 # Fields that describe a fetch rather than the article: a change in them is not a new version.
 FETCH_FIELDS = {"url", "fetchedAt", "urls", "httpStatus", "crawlRun"}
 VERSIONED_FIELDS = ("headline", "articleBody", "datePublished", "dateModified", "authors", "editor", "source")
@@ -59,6 +61,7 @@ class Store:
         self.server = server
         self.articles = self.db["articles"]
         self.crawl_runs = self.db["crawl_runs"]
+        self.dead_links = self.db["dead_links"]
         self.dedup = None
         try:
             from newscrawler.store.dedup import DedupIndex
@@ -119,6 +122,7 @@ class Store:
         self.articles.create_index([("datePublished", DESCENDING)], name="date")
         self.articles.create_index([("bodyHash", ASCENDING)], name="bodyHash")
         self.crawl_runs.create_index([("startedAt", DESCENDING)], name="startedAt")
+        self.dead_links.create_index([("url", ASCENDING)], unique=True, name="url_unique")
         if self.dedup is not None:
             self.dedup.ensure_indexes()
 
@@ -135,7 +139,21 @@ class Store:
         for doc in cursor:
             found.add(doc["canonicalUrl"])
             found.update(doc.get("urls", ()))
+        cutoff = datetime.now(UTC) - timedelta(days=DEAD_LINK_RETRY_DAYS)
+        found.update(d["url"] for d in self.dead_links.find(
+            {"url": {"$in": wanted}, "lastTried": {"$gt": cutoff}}, {"url": 1, "_id": 0}))
         return found & set(wanted)
+
+    def record_dead_links(self, links: dict[str, int]) -> None:
+        """Remember article links that answered 404/410 (canonical URL → status), so the next runs skip
+        them for DEAD_LINK_RETRY_DAYS instead of asking again every night."""
+        if not links:
+            return
+        now = datetime.now(UTC)
+        self.dead_links.bulk_write([
+            UpdateOne({"url": url}, {"$set": {"status": status, "lastTried": now},
+                                     "$setOnInsert": {"firstSeen": now}, "$inc": {"tries": 1}}, upsert=True)
+            for url, status in links.items()])
 
     def upsert_articles(self, items: list[dict[str, Any]], *, final: bool = False) -> UpsertCounts:
         """Store a batch in one bulk write: new articles inserted, known ones updated in place with a

@@ -1,0 +1,173 @@
+"""End-to-end crawl benchmark: `newscrawler crawl` over the replayed portals vs a bare Scrapy spider that
+fetches the same pages and does nothing else, in the same run, against the same replay server (its own
+process, so it never shares a GIL with the crawler being measured).
+
+    .venv/bin/python benchmarks/crawl.py [--articles-per-site 600]
+
+Prints pages/s and peak RSS of each crawler process and the pipeline's cost as a ratio of the bare fetch.
+The embedded database server is a separate process; its peak RSS is printed on its own line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urljoin
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"replay server did not listen on {port}")
+
+
+def bare_main(proxy: str, out: str) -> None:
+    """A plain Scrapy spider: same discovery rules (the profiles' patterns), no extraction, no storage."""
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    from newscrawler.profiles import load_profiles
+
+    profiles = list(load_profiles().values())
+    os.environ["http_proxy"] = proxy
+
+    class BareSpider(scrapy.Spider):
+        name = "bare"
+
+        async def start(self):
+            for p in profiles:
+                for url in (*p.start_urls, *p.column_urls):
+                    yield scrapy.Request(url, cb_kwargs={"p": p})
+
+        def parse(self, response, p):
+            for href in response.css("a::attr(href)").getall():
+                url = urljoin(response.url, href)
+                if p.is_article_url(url):
+                    yield scrapy.Request(url, callback=self.article)
+                elif p.is_pagination_url(url):
+                    yield scrapy.Request(url, cb_kwargs={"p": p})
+
+        def article(self, response):
+            # The same continuation pages the real crawl follows.
+            for href in response.xpath('//a[contains(., "下一页")]/@href').getall():
+                yield scrapy.Request(urljoin(response.url, href), callback=self.article)
+
+    settings = {"ROBOTSTXT_OBEY": True, "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+                "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING",
+                "TELNETCONSOLE_ENABLED": False, "COOKIES_ENABLED": False}
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(BareSpider)
+    process.crawl(crawler)
+    t0 = time.perf_counter()
+    process.start()
+    elapsed = time.perf_counter() - t0
+    Path(out).write_text(json.dumps({
+        "pages": crawler.stats.get_value("downloader/response_count", 0), "seconds": elapsed,
+        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def pipeline_main(proxy: str, data_dir: str, out: str) -> None:
+    """`newscrawler crawl` in this process, timed from the first line of the crawl to its exit status."""
+    from newscrawler.cli import main
+
+    t0 = time.perf_counter()
+    code = main(["--data-dir", data_dir, "crawl", "--replay", proxy, "--log-level", "WARNING"])
+    elapsed = time.perf_counter() - t0
+    log = sorted((Path(data_dir) / "logs").glob("crawl-*.log"))[-1].read_text()
+    from newscrawler.store import Store
+
+    with Store.open(data_dir=data_dir) as store:
+        run = store.last_run()
+        stored = store.count_articles()
+    Path(out).write_text(json.dumps({
+        "pages": run["pagesFetched"], "seconds": elapsed, "exit": code, "stored": stored,
+        "new": run["articles"]["new"], "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "log_errors": len(re.findall(r"\] ERROR:", log))}))
+
+
+def db_server_rss(data_dir: Path) -> float | None:
+    try:
+        pid = json.loads((data_dir / "db" / "server.json").read_text())["pid"]
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, KeyError):
+        return None
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--articles-per-site", type=int, default=600)
+    args = ap.parse_args()
+    from newscrawler.replay.generate import generate
+
+    with tempfile.TemporaryDirectory(prefix="nc-bench-") as tmp:
+        tmp = Path(tmp)
+        t0 = time.perf_counter()
+        manifest = generate(tmp / "rec", articles_per_site=args.articles_per_site)
+        n_articles = len(manifest["articles"])
+        print(f"recording: {n_articles} articles, generated in {time.perf_counter() - t0:.1f} s")
+        port = free_port()
+        server = subprocess.Popen([str(BIN / "newscrawler"), "replay", "serve", str(tmp / "rec"), "--port",
+                                   str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_port(port)
+            proxy = f"http://127.0.0.1:{port}"
+            me = [sys.executable, __file__]
+            subprocess.run(me + ["--bare", proxy, str(tmp / "bare.json")], check=True)
+            data_dir = tmp / "data"
+            # Keep the embedded server up across the timed run so its start-up is not charged to the crawl.
+            from newscrawler.store.server import ensure_server
+
+            db = ensure_server(data_dir)
+            try:
+                subprocess.run(me + ["--pipeline", proxy, str(data_dir), str(tmp / "pipe.json")], check=True)
+                db_rss = db_server_rss(data_dir)
+            finally:
+                db.stop()
+        finally:
+            server.terminate()
+            server.wait()
+        bare = json.loads((tmp / "bare.json").read_text())
+        pipe = json.loads((tmp / "pipe.json").read_text())
+    bare_rate = bare["pages"] / bare["seconds"]
+    pipe_rate = pipe["pages"] / pipe["seconds"]
+    print(f"{'crawler':<28}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'peak RSS MiB':>14}")
+    for name, r, rate in (("bare Scrapy fetch", bare, bare_rate), ("newscrawler crawl", pipe, pipe_rate)):
+        print(f"{name:<28}{r['pages']:>7}{r['seconds']:>9.1f}{rate:>9.1f}{r['rss_mib']:>14.0f}")
+    if db_rss:
+        print(f"{'  + embedded db server':<28}{'':>7}{'':>9}{'':>9}{db_rss:>14.0f}")
+    print(f"cost ratio (bare pages/s ÷ pipeline pages/s): {bare_rate / pipe_rate:.2f}×  (target ≤ 1.5×)")
+    print(f"stored {pipe['stored']} articles of {n_articles} recorded; crawl exit {pipe['exit']}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--bare":
+        bare_main(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--pipeline":
+        pipeline_main(sys.argv[2], sys.argv[3], sys.argv[4])
+    else:
+        main()

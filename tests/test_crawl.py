@@ -1,0 +1,230 @@
+"""End to end: `newscrawler crawl` (real Scrapy, in a child process) against the replayed portals served
+from 127.0.0.1, into a real MongoDB-wire server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from newscrawler.normalize.urls import canonical_url
+from newscrawler.profiles import load_profiles
+from newscrawler.replay.generate import generate
+from newscrawler.replay.server import ReplayServer
+from newscrawler.runlock import RunLock
+from newscrawler.store import Store
+from newscrawler.store.server import find_running
+
+REPO = Path(__file__).resolve().parents[1]
+PROFILES = load_profiles()
+
+
+def newscrawler(data_dir: Path, *args: str, env: dict | None = None, timeout: int = 240):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(data_dir), *args],
+                          capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO)
+
+
+def squash(text: str | None) -> str:
+    """Compare text as the normaliser stores it: NFKC (℃ → °C, full-width digits folded), no whitespace."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
+
+
+def is_article_page(url: str) -> bool:
+    return any(p.owns_url(url) and (p.is_article_url(url) or re.search(r"_\d{2}\.shtml$", url))
+               for p in PROFILES.values())
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    base = tmp_path_factory.mktemp("replay")
+    v1 = generate(base / "v1", articles_per_site=20)
+    v2 = generate(base / "v2", articles_per_site=20, version=2)
+    return base, v1, v2
+
+
+@pytest.fixture(scope="module")
+def replay(recordings):
+    base, _, _ = recordings
+    with ReplayServer(base / "v1") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory, replay, recordings):
+    """One data directory crawled twice from the v1 recording; what each run fetched."""
+    data = tmp_path_factory.mktemp("data")
+    replay.reset_counts()
+    first = newscrawler(data, "crawl", "--replay", replay.proxy_url)
+    first_counts = replay.counts
+    replay.reset_counts()
+    second = newscrawler(data, "crawl", "--replay", replay.proxy_url)
+    second_counts = replay.counts
+    return data, first, first_counts, second, second_counts
+
+
+def test_first_crawl_stores_every_recorded_article_exactly_once(crawled, recordings):
+    data, first, _, _, _ = crawled
+    manifest = recordings[1]
+    assert first.returncode == 0, first.stderr[-3000:]
+    with Store.open(data_dir=data) as store:
+        assert store.count_articles() == len(manifest["articles"])
+        wrong = []
+        for expected in manifest["articles"]:
+            doc = store.find_article(expected["url"])
+            if doc is None:
+                wrong.append((expected["url"], "missing"))
+                continue
+            if squash(doc["headline"]) != squash(expected["headline"]):
+                wrong.append((expected["url"], "headline", doc["headline"]))
+            if doc["datePublished"] != datetime.fromisoformat(expected["datePublished"]):
+                wrong.append((expected["url"], "date", doc["datePublished"]))
+            if expected["source"] not in (doc.get("source"), doc.get("sourceRaw")):
+                wrong.append((expected["url"], "source", doc.get("source"), doc.get("sourceRaw")))
+            body = squash(doc["articleBody"])
+            first_para, last_para = (squash(p) for p in (expected["bodyParagraphs"][0], expected["bodyParagraphs"][-1]))
+            if first_para not in body or last_para not in body or body.count(first_para) != 1:
+                wrong.append((expected["url"], "body"))
+        assert not wrong
+        run = store.runs()[-1]  # the first of the two runs
+    assert run["status"] == "ok" and run["exitCode"] == 0
+    assert run["articles"]["new"] == len(manifest["articles"])
+    assert {e["url"] for e in run["errors"]} == set(manifest["not_found"])
+
+
+def test_second_crawl_fetches_no_article_page_and_stores_nothing_new(crawled, recordings):
+    data, _, first_counts, second, second_counts = crawled
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert sum(1 for u in first_counts if is_article_page(u)) >= len(recordings[1]["articles"])
+    assert [u for u in second_counts if is_article_page(u)] == []
+    with Store.open(data_dir=data) as store:
+        run = store.last_run()
+        assert store.count_articles() == len(recordings[1]["articles"])
+    assert run["articles"] == {"new": 0, "updated": 0, "unchanged": 0, "dropped": 0}
+
+
+def test_data_survives_a_restart_of_the_embedded_server(crawled, recordings):
+    data = crawled[0]
+    assert find_running(data) is None  # every command stopped the server it started
+    with Store.open(data_dir=data) as store:
+        assert store.server is not None and store.server.owned
+        assert store.count_articles() == len(recordings[1]["articles"])
+        assert len(store.runs()) == 2
+
+
+def test_each_run_logs_to_its_own_file(crawled):
+    data = crawled[0]
+    logs = sorted((data / "logs").glob("crawl-*.log"))
+    assert len(logs) == 2
+    assert "run " in logs[0].read_text() and "exit 0" in logs[0].read_text()
+
+
+@pytest.fixture(scope="module")
+def jzrb_recordings(tmp_path_factory):
+    """Enough jzrb articles for columns three pages deep, before and after new articles appear."""
+    base = tmp_path_factory.mktemp("replay-jzrb")
+    return (base / "v1", generate(base / "v1", articles_per_site=120),
+            base / "v2", generate(base / "v2", articles_per_site=120, version=2))
+
+
+def column_page_3(counts: dict[str, int]) -> list[str]:
+    return [u for u in counts if re.search(r"/news/[a-z]+/index_3\.shtml$", u)]
+
+
+def test_new_articles_are_picked_up_and_pagination_stops_early(tmp_path, jzrb_recordings):
+    v1_dir, v1, v2_dir, v2 = jzrb_recordings
+    with ReplayServer(v1_dir) as server:
+        assert newscrawler(tmp_path, "crawl", "jzrb", "--replay", server.proxy_url).returncode == 0
+        assert column_page_3(server.counts)  # the recording really is deeper than two pages
+    added = {u for u in v2["added"] if PROFILES["jzrb"].owns_url(u)}
+    assert added
+    with ReplayServer(v2_dir) as server:
+        result = newscrawler(tmp_path, "crawl", "jzrb", "--replay", server.proxy_url)
+        counts = server.counts
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert {canonical_url(u, PROFILES["jzrb"]) for u in counts if is_article_page(u)} == added
+    # Page 1 of a column brings the new articles, page 2 is all known: no page 3.
+    assert not column_page_3(counts)
+    with Store.open(data_dir=tmp_path) as store:
+        assert store.last_run()["articles"]["new"] == len(added)
+        assert store.count_articles() == sum(1 for a in v2["articles"] if a["site"] == "jzrb")
+    # --backfill pages through every column again, still fetching no known article.
+    with ReplayServer(v2_dir) as server:
+        assert newscrawler(tmp_path, "crawl", "jzrb", "--backfill", "--replay", server.proxy_url).returncode == 0
+        counts = server.counts
+    assert column_page_3(counts)
+    assert not {u for u in counts if is_article_page(u)}
+
+
+def test_a_second_crawl_on_the_same_data_exits_at_once(tmp_path, replay):
+    with RunLock(tmp_path):
+        start = time.monotonic()
+        result = newscrawler(tmp_path, "crawl", "--replay", replay.proxy_url)
+    assert result.returncode == 75
+    assert "already running" in result.stderr
+    assert time.monotonic() - start < 20
+
+
+def test_a_portal_that_fails_outright_makes_the_run_fail(tmp_path, replay):
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "ghost.toml").write_text(
+        'site = "ghost"\nhosts = ["ghost.example"]\nstart_urls = ["http://www.ghost.example/"]\n'
+        "article_url_pattern = '/\\d+\\.html$'\n", encoding="utf-8")
+    result = newscrawler(tmp_path / "data", "crawl", "ghost", "--replay", replay.proxy_url,
+                         env={"NEWSCRAWLER_PROFILES": str(profiles)})
+    assert result.returncode == 1
+    assert "ghost" in result.stdout + result.stderr
+    with Store.open(data_dir=tmp_path / "data") as store:
+        run = store.last_run()
+    assert run["status"] == "failed" and run["failedPortals"] == ["ghost"]
+
+
+def test_broken_profile_is_named_with_its_field(tmp_path):
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "bad.toml").write_text('site = "bad"\nhosts = ["x.cn"]\nstart_urls = ["http://x.cn/"]\n'
+                                        "article_url_pattern = '(['\n", encoding="utf-8")
+    result = newscrawler(tmp_path, "crawl", env={"NEWSCRAWLER_PROFILES": str(profiles)})
+    assert result.returncode == 2
+    assert str(profiles / "bad.toml") in result.stderr and "article_url_pattern" in result.stderr
+
+
+def test_unreachable_mongo_uri_fails_fast_without_printing_the_password(tmp_path):
+    start = time.monotonic()
+    result = newscrawler(tmp_path, "crawl", "jzrb", env={"MONGO_URI": "mongodb://crawler:hunter2@127.0.0.1:9/"})
+    assert result.returncode == 3
+    assert time.monotonic() - start < 30
+    assert "crawler:***@127.0.0.1:9" in result.stderr
+    logs = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
+    assert "hunter2" not in result.stderr + result.stdout + logs
+
+
+def test_scrapy_crawl_command_runs_the_same_spider(tmp_path, replay):
+    env = {**os.environ, "http_proxy": replay.proxy_url, "NEWSCRAWLER_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", "site=hnr", "-s", "NEWSCRAWLER_IGNORE_POLITENESS=1",
+         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=WARNING"],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with Store.open(data_dir=tmp_path) as store:
+        stats = store.stats()
+    assert set(stats["perSite"]) == {"hnr"} and stats["perSite"]["hnr"] >= 20
+    assert stats["lastRun"]["portals"] == ["hnr"] and stats["lastRun"]["status"] == "ok"
+
+
+def test_db_stats_json(crawled, recordings):
+    result = newscrawler(crawled[0], "db", "stats", "--json")
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    assert stats["articles"] == len(recordings[1]["articles"])
+    assert sum(stats["perSite"].values()) == stats["articles"]
+    assert stats["lastRun"]["status"] == "ok"
