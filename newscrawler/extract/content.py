@@ -18,8 +18,11 @@ from lxml import html as lhtml
 
 # Elements that never hold article text.
 JUNK_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "svg", "canvas", "select",
-             "option", "textarea", "button", "input", "nav", "aside", "footer", "template", "map",
-             "head", "title", "label", "dialog", "menu")
+             "option", "textarea", "button", "input", "template", "map", "head", "title", "label", "dialog",
+             "menu")
+# Page furniture, unless a CMS wrapped the article itself in it (rnz.de puts it in an <aside>).
+FURNITURE = "//nav|//aside|//footer"
+_HOLDS_ARTICLE = etree.XPath('.//article|.//main|.//*[@itemprop="articleBody"]')
 BLOCK_TAGS = frozenset({
     "p", "div", "td", "th", "li", "section", "article", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5",
     "h6", "table", "tr", "tbody", "thead", "ul", "ol", "dl", "dd", "dt", "center", "body", "figure",
@@ -75,6 +78,9 @@ class Block:
 def clean(doc: lhtml.HtmlElement) -> None:
     """Drop elements that never hold article text (in place)."""
     etree.strip_elements(doc, *JUNK_TAGS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+    for el in doc.xpath(FURNITURE):
+        if el.getparent() is not None and not _HOLDS_ARTICLE(el):
+            _drop_keep_tail(el)
     for el in doc.xpath('//*[@hidden or contains(translate(@style," ",""),"display:none")]'):
         parent = el.getparent()
         if parent is not None:

@@ -22,6 +22,10 @@ ZH_DATE = re.compile(
 US_DATE = re.compile(
     r"(?<![\d/])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>(?:19|20)\d{2})(?![\d/])"
     r"(?:\s*(?:\s|-|,|at)\s*(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ap>[AaPp][Mm])?)?")
+# Day first with dots, as German/Russian/… pages print it: 12.10.2015, 19:16 Uhr
+DOT_DATE = re.compile(
+    r"(?<![\d.])(?P<d>\d{1,2})\.\s?(?P<m>\d{1,2})\.\s?(?P<y>(?:19|20)\d{2})(?![\d.])"
+    r"(?:,?\s*(?:um\s*|в\s*)?(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?")
 # A year and month only (some archives print 1998-3 or 1998年3月).
 ZH_MONTH = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?:年|-)\s*(?P<m>\d{1,2})(?!\d)\s*月?")
 _MONTHS = {m: i + 1 for i, m in enumerate(
@@ -110,6 +114,12 @@ def parse_date(text: str, tz: str | None = None) -> ParsedDate | None:
             return p
     for m in EN_DATE.finditer(text):
         p = _from_en(m, tz)
+        if p:
+            return p
+    for m in DOT_DATE.finditer(text):
+        g = m.groupdict()
+        p = _build(m.group(0), int(g["y"]), int(g["m"]), int(g["d"]), int(g["H"]) if g["H"] else None,
+                   int(g["M"]) if g["M"] else None, int(g["S"]) if g["S"] else None, None, tz)
         if p:
             return p
     for m in US_DATE.finditer(text):

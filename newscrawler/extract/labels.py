@@ -153,6 +153,8 @@ def is_byline(text: str) -> bool:
         return False
     if META_LINE.search(text):
         return True
+    if "。" in text:  # a sentence, however many labels it quotes
+        return False
     labelled = len(_ANY_FIELD.findall(text))
     return labelled >= 2 or (labelled == 1 and parse_date(text) is not None)
 
