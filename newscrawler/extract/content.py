@@ -61,10 +61,39 @@ END_MARK = re.compile(
 # Headings that open a comment thread or a related-links box: once the article has begun, nothing
 # after them is article text.
 STOP_HEAD = re.compile(
-    r"^(?:网友|網友|读者|讀者|最新|热门|熱門|全部|精彩|相关|相關)?(?:评论|評論|留言|回复|回覆|跟帖)(?:列表|区|區|\s*\(\d+\))?$"
-    r"|^(?:发表|發表|我要|查看)(?:评论|評論|留言)|^(?:相关|相關|推荐|推薦|延伸|热点|熱點)(?:阅读|閱讀|新闻|新聞|文章|推荐)"
-    r"|^(?:\d+\s+)?(?:Comments?|Responses?|Replies)(?:\s*\(\d+\))?$|^Leave a (?:Reply|Comment)"
-    r"|^Related (?:Articles|Stories|Posts|Content|Coverage)|^(?:More|Recommended) (?:Stories|from|for you)", re.I)
+    r"^(?:网友|網友|读者|讀者|最新|热门|熱門|全部|精彩)?(?:评论|評論|留言|回复|回覆|跟帖)(?:列表|区|區|\s*\(\d+\))?$"
+    r"|^(?:发表|發表|我要|查看)(?:评论|評論|留言)"
+    r"|^[\[(]?\s*(?:\d+\s+)?(?:(?:Top|Best|Latest|Newest|Reader|Readers'?|Most\s+\w+)\s+)?(?:Rated\s+)?"
+    r"(?:Comments?|Responses?|Replies|Discussion)(?:\s*\(\d+\))?\s*[\])]?$"
+    r"|^Leave a (?:Reply|Comment)|^(?:Join|Start) the (?:discussion|conversation)", re.I)
+# Headings of link boxes: English pages drop them between paragraphs, so they are skipped, not stops.
+RELATED_HEAD = re.compile(
+    r"^(?:相关|相關|推荐|推薦|延伸|热点|熱點)(?:阅读|閱讀|新闻|新聞|文章|推荐)"
+    r"|^Related (?:Articles|Stories|Posts|Content|Coverage)|^(?:More|Recommended) (?:Stories|from|for you)"
+    r"|^(?:READ MORE|Read more|DON'T MISS|Trending|ADVERTISEMENT|Advertisement)\b", re.I)
+
+
+_STOP_CLASS = re.compile(r"related|comment|recommend|you-?may|more-?stories|popular|trending|read-?next", re.I)
+_HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+
+
+def is_stop(b: Block) -> bool:
+    """A heading that opens comments or a list of other stories (by its words or its class)."""
+    if len(b.text) <= 24 and STOP_HEAD.match(b.text):
+        return True
+    # A heading classed as related/comments ends the article only when the text after it shares its
+    # parent: a self-contained box of links (IndieWire, Sky News) can sit mid-article and is skipped.
+    if not (b.el.tag in _HEADINGS and len(b.text) <= 40
+            and _STOP_CLASS.search((b.el.get("class") or "") + " " + (b.el.get("id") or ""))):
+        return False
+    parent = b.el.getparent()
+    if parent is None:
+        return False
+    def chars(el: etree._Element) -> int:
+        return len(_WS.sub("", el.text_content()))
+
+    plain = chars(parent) - sum(chars(a) for a in parent.iter("a"))
+    return plain - chars(b.el) > 150
 
 
 @dataclass(slots=True)
@@ -205,8 +234,7 @@ def find_main(all_blocks: list[Block], anchor: int = -1,
                 t[1] += b.link
             anc = anc.getparent()
         tl = text_len(b.text)
-        if not stopped and anchor >= 0 and b.idx > anchor and text_after_anchor >= 10 and n <= 24 \
-                and STOP_HEAD.match(b.text):
+        if not stopped and anchor >= 0 and b.idx > anchor and text_after_anchor >= 10 and is_stop(b):
             stopped = True
         good = not stopped and tl >= 25 and b.link <= n * 0.5 and b.el.tag != "h1" and b.idx != anchor \
             and not (n < 120 and is_byline(b.text))
@@ -320,9 +348,9 @@ def body_lines(found: Found, headline: str | None) -> list[Block]:
         n = len(t)
         if b.link > n * 0.6 and n < 300:
             continue
-        if out and (END_MARK.match(t) or (n <= 24 and STOP_HEAD.match(t))):
+        if out and (END_MARK.match(t) or is_stop(b)):
             break
-        if BOILER.match(t) and n < 200:
+        if (BOILER.match(t) or RELATED_HEAD.match(t)) and n < 200:
             continue
         key = _WS.sub("", t)
         if hl and key == hl:

@@ -35,6 +35,8 @@ _NEXT_TEXT = re.compile(r"^\s*(?:下一页|下一頁|下页|下頁|Next(?: page)
 _PAGE_SUFFIX = re.compile(r"(?:[_-]\d{1,3}|index_\d+|_\d+_\d+)(?=\.\w+$)|[?&](?:page|p|pn)=\d+")
 
 
+# Headline comparison ignores spacing and punctuation ("Ama..." in <title>, "Ama…" on the page).
+_KEY = re.compile(r"[\W_]+")
 _ASCII_WS = re.compile(r"[ \t\r\n\f\v]+")
 
 
@@ -74,11 +76,11 @@ def _headline(doc: lhtml.HtmlElement, meta: Meta, all_blocks: list[Block]) -> tu
     or og:title contains; headings beat other lines, longer matches beat shorter ones. Else og:title,
     else the first h1/h2 when there is no <title>, else <title> with the site suffix cut off."""
     title = _WS.sub(" ", meta.title or "").strip()
-    title_key = _WS.sub("", title)
+    title_key = _KEY.sub("", title)
     og = _WS.sub(" ", meta.headline or "").strip()
-    og_key = _WS.sub("", og)
+    og_key = _KEY.sub("", og)
     parts = [p for p in _TITLE_SPLIT.split(title) if p]
-    longest = max((len(_WS.sub("", p)) for p in parts), default=0)
+    longest = max((len(_KEY.sub("", p)) for p in parts), default=0)
     best, best_idx, best_score = None, -1, 0.0
     for b in all_blocks:
         n = len(b.text)
@@ -87,7 +89,7 @@ def _headline(doc: lhtml.HtmlElement, meta: Meta, all_blocks: list[Block]) -> tu
         heading = _is_heading(b.el)
         if b.link > n / 2 and not heading:
             continue
-        k = _WS.sub("", b.text)
+        k = _KEY.sub("", b.text)
         if og_key and k == og_key:
             score = 1000.0 + heading * 20
         elif title_key and len(k) >= 4 and k in title_key and (heading or len(k) >= 0.4 * longest):
