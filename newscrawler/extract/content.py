@@ -326,13 +326,21 @@ def find_main(all_blocks: list[Block], anchor: int = -1,
                 total, linked = totals.get(sib, [1, 0])
                 if (s + _class_weight(sib)) * (1 - linked / max(total, 1)) >= threshold:
                     members.add(sib)
+    # Inside the container, linked boxes (two or more blocks) worth less than nothing are furniture:
+    # tickers, "most popular" lists, share bars. Single short lines (subheadings) and unlinked lists stay.
     chosen = []
     for b in all_blocks:
-        anc = b.el
+        anc, furniture = b.el, False
         while anc is not None:
             if anc in members:
-                chosen.append(b)
+                if not furniture:
+                    chosen.append(b)
                 break
+            sp = span.get(anc)
+            if sp and sp[1] > sp[0] and value.get(anc, 0.0) < 0:
+                t_all, t_link = totals.get(anc, (1, 0))
+                if t_link >= 0.25 * t_all:
+                    furniture = True
             anc = anc.getparent()
     total, linked = totals.get(best, [1, 0])
     return Found(best, chosen, linked / max(total, 1))
