@@ -8,8 +8,9 @@ For each article, in order:
    its figures agree → near duplicate;
 4. else it starts its own story (a cluster document is only written when a second member joins).
 
-A batch costs three indexed `$in` look-ups, one for cluster canonicals and two bulk writes, however
-many articles it holds. Articles in the same batch match each other too.
+A batch costs two indexed `$in` look-ups (URLs, hashes), band look-ups in chunks of a few articles (see
+DedupIndex.by_bands), one for cluster canonicals and up to three bulk writes, however many articles it
+holds. Articles in the same batch match each other too.
 """
 
 from __future__ import annotations
@@ -121,8 +122,10 @@ class Deduplicator:
         near = len(key) >= self.t.min_near_chars
         published = item.get("datePublished") if item.get("dateTrusted") else None
         fp = {"_id": item["canonicalUrl"], "bodyHash": item["bodyHash"],
-              "bands": band_keys(sig, self.params) if near else [],
-              "sig": Binary(to_bytes(sig)), "nums": numbers(key) if near else [],
+              "bands": band_keys(key, self.params) if near else [],
+              "sig": Binary(to_bytes(sig)),
+              # Figures from the text, not the key: the key has no separators, so "7月15日 25℃" would be "71525".
+              "nums": numbers(item.get("articleBodySimplified") or item.get("articleBody") or "") if near else [],
               "site": item.get("site"), "source": item.get("source"),
               "firstSeen": now, "published": published if isinstance(published, datetime) else None,
               "original": original}
@@ -141,7 +144,9 @@ class Deduplicator:
 
         known = self.index.by_urls(fp["_id"] for fp, _ in prepared)
         by_hash = self.index.by_hashes(fp["bodyHash"] for fp, _ in prepared if fp["_id"] not in known)
-        band_docs = self.index.by_bands(k for fp, _ in prepared if fp["_id"] not in known for k in fp["bands"])
+        # Known URLs and stored exact copies need no near-duplicate candidates.
+        band_docs = self.index.by_bands(fp["bands"] for fp, _ in prepared
+                                        if fp["_id"] not in known and fp["bodyHash"] not in by_hash and fp["bands"])
         by_band: dict[int, list[_Candidate]] = {}
         for doc in band_docs:
             cand = _Candidate(doc, from_bytes(doc["sig"]))
@@ -149,7 +154,8 @@ class Deduplicator:
                 by_band.setdefault(k, []).append(cand)
 
         decisions: list[Decision] = []
-        writes: list[dict[str, Any]] = []
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
         joins: list[tuple[str, dict[str, Any], dict[str, Any]]] = []  # (cluster, matched fp, new fp)
         for fp, sig in prepared:
             url = fp["_id"]
@@ -160,7 +166,7 @@ class Deduplicator:
                     # A changed body (a correction): same article, same story; refresh what it matches by.
                     fp.update(cluster=old["cluster"], firstSeen=old.get("firstSeen") or now,
                               dedup=old.get("dedup"), duplicateOf=old.get("duplicateOf"))
-                    writes.append(fp)
+                    changed.append(fp)
                     self._remember(fp, sig, known, by_hash, by_band)
                 decisions.append(decision)
                 continue
@@ -171,11 +177,11 @@ class Deduplicator:
                 decision = Decision(match["cluster"], kind, match["_id"], sim)
                 joins.append((match["cluster"], match, fp))
             fp.update(cluster=decision.cluster, dedup=decision.kind, duplicateOf=decision.duplicate_of)
-            writes.append(fp)
+            new.append(fp)
             self._remember(fp, sig, known, by_hash, by_band)
             decisions.append(decision)
 
-        self.index.write(writes, self._joins(joins, items), final=final)
+        self.index.write(new, changed, self._joins(joins, items), final=final)
         return decisions
 
     def _match(self, fp: dict[str, Any], sig: np.ndarray, by_hash: dict[str, list[dict[str, Any]]],
