@@ -75,6 +75,15 @@ def _cjk_plausible(text: str) -> bool:
     return non_ascii == 0 or good / non_ascii >= 0.85
 
 
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+
+
+def _no_private_use(text: str) -> str:
+    """GBK's user-defined area decodes to private-use code points: site-specific glyphs (icons, spaces)
+    that no font shows. They become spaces so they neither print as boxes nor glue words together."""
+    return _PRIVATE_USE.sub(" ", text) if _PRIVATE_USE.search(text) else text
+
+
 def _try(body: bytes, enc: str) -> str | None:
     try:
         return body.decode(enc)
@@ -108,7 +117,7 @@ def decode(body: bytes, url: str, *, headers: dict[str, str] | None = None,
             continue
         if enc in ("gb18030", "big5hkscs") and not _cjk_plausible(text):
             continue
-        return text, enc
+        return _no_private_use(text), enc
     # Real pages carry the odd truncated or corrupt character (a CMS cutting a string mid-byte). A few
     # such spots are dropped; more than 1 in 200 non-ASCII characters means the charset is wrong.
     for enc in [e for e in declared if e] + ["utf-8", "gb18030"]:
@@ -119,5 +128,5 @@ def decode(body: bytes, url: str, *, headers: dict[str, str] | None = None,
         bad = text.count("\ufffd")
         non_ascii = sum(1 for ch in text if ord(ch) > 127)
         if bad <= max(2, non_ascii // 200) and (enc == "utf-8" or _cjk_plausible(text)):
-            return text.replace("\ufffd", ""), enc
+            return _no_private_use(text.replace("\ufffd", "")), enc
     raise CharsetError(f"{url}: cannot decode the page cleanly (tried utf-8, {', '.join(tried)})")

@@ -171,10 +171,14 @@ def _scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
                 v = labels.source_in(t)
                 if v:
                     found["source"] = v
-            if "authors" not in found and "authors_far" not in found:
+            if "authors" not in found and "authors_far" not in found and ("authors_long" not in found or not suffix
+                                                                          or len(t) <= 100):
                 a = labels.authors_in(t)
+                if not a and not suffix and 0 < i - begin <= 3 and start >= 0 and not all_blocks[i].link:
+                    a = labels.bare_names(t)  # a name alone under the headline
                 if a:
-                    found["authors" + suffix] = a
+                    # A credit inside a long paragraph is the quoted story's, not this page's byline.
+                    found["authors" + ("_long" if len(t) > 100 else suffix)] = a
             if "editor" not in found:
                 e = labels.editor_in(t)
                 if e:
@@ -229,6 +233,9 @@ def _body_credit(lines: list[Block]) -> list[str]:
         return []
     head = lines[0].text[:80]
     names = labels.authors_in(head) if ("记者" in head or "記者" in head) else []
+    for b in lines[:3]:  # title, author, subtitle: the layout of reprinted essays
+        if not b.link:
+            names = names or labels.bare_names(b.text)
     for b in reversed(lines[-2:]):
         names = names or labels.closing_credit(b.text)
     return names
@@ -426,7 +433,8 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
     if not art.source:
         art.source = lab.get("source") or meta.source
     if not art.authors:
-        art.authors = lab.get("authors") or _body_credit(lines) or lab.get("authors_far") or [
+        art.authors = lab.get("authors") or lab.get("authors_far") or _body_credit(lines) \
+            or lab.get("authors_long") or [
             a for a in meta.authors
             # CMSs fill the author meta with user ids or the outlet's name.
             if not a.isdigit() and len(a) <= 40 and not re.search(r"[@/]", a)

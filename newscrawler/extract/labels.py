@@ -29,6 +29,7 @@ REPORTER_RE = re.compile(r"(?:^|[（(\s]|本报|本報|报|報|社|台|网|網)(
 NAME_FIRST_RE = re.compile(
     r"(?:^|\s)(?P<a>[\w&.·-]{2,20})\s*(?:发表于|發表於|发表在|posted)\s*\d"
     r"|本[贴帖]由\s*(?P<b>[^\s于於]{2,12})\s*[于於]"
+    r"|(?:^|\s)由\s*(?P<d>[^\s由]{2,12}?)\s*(?:张贴|張貼|发表|發表|发布|發佈|贴出|貼出|上传|上傳)"
     r"|^[^\[\]]{0,40}\[\s*(?P<c>[\u4e00-\u9fff]{2,4}(?:\s+[\u4e00-\u9fff]{2,4}){0,2})\s*\]\s*(?:来源|來源)")
 # A closing credit at the end of the body: "（常书香 马丹阳）", "（总台记者 张倩）", "（姚峰 上海报道）".
 CLOSING_CREDIT = re.compile(
@@ -55,7 +56,7 @@ _NAME = re.compile(r"[\u4e00-\u9fff·•]{2,5}|[A-Za-z][A-Za-z.'\-]*(?:\s[A-Z][A
                    r"|(?=.*[A-Za-z0-9_&])[\w&]{2,20}")
 _NAME_STOP = re.compile(r"本报|本報|通讯员|通訊員|报道|報道|摄影|攝影|综合|綜合|整理|编译|編譯|实习生|實習生|简介|簡介|"
                         r"发自|發自|电|電$|采访|採訪|获悉|獲悉|了解|表示|调查|調查|观点|觀點|手记|手記|动态|動態|"
-                        r"最新|专访|專訪|提问|提問|问|問$")
+                        r"最新|专访|專訪|提问|提問|问|問$|^未知$|^佚名$|^匿名$|^不详$|^不詳$|^本站$")
 
 
 def _cut(value: str) -> str:
@@ -64,7 +65,7 @@ def _cut(value: str) -> str:
     if m and m.start() > 0:
         value = value[: m.start()]
     value = re.split(r"\s{2,}|\u3000|[\t\n）)】\]。；;！!？?]", value.strip(), maxsplit=1)[0]
-    return value.strip(" \u00a0:：|｜丨-—")
+    return value.strip(" \u00a0:：|｜丨-—[]【】")
 
 
 def source_in(line: str) -> str | None:
@@ -109,6 +110,9 @@ def split_names(value: str) -> list[str]:
 
 
 def authors_in(line: str) -> list[str]:
+    m = BY_AFTER_DATE.search(line)
+    if m and not re.search(r"©|\(c\)|copyright", line, re.I):
+        return [m.group("v")]
     for m in AUTHOR_RE.finditer(line):
         v = _cut(m.group("v"))
         names = split_names(v)
@@ -119,7 +123,7 @@ def authors_in(line: str) -> list[str]:
         return split_names(m.group("v"))
     m = NAME_FIRST_RE.search(line)
     if m:
-        return split_names(m.group("a") or m.group("b") or m.group("c"))
+        return split_names(m.group("a") or m.group("b") or m.group("c") or m.group("d"))
     return []
 
 
@@ -162,3 +166,19 @@ def is_byline(text: str) -> bool:
 # "石佳/中国青年报": a reporter and the outlet, alone on the byline line.
 SLASH_BYLINE = re.compile(r"^\s*(?P<a>[\u4e00-\u9fff·]{2,5}(?:\s+[\u4e00-\u9fff·]{2,5}){0,2})\s*[/／]\s*"
                           r"(?P<s>[\u4e00-\u9fff]{2,15})\s*$")
+
+
+# A line holding nothing but names, as printed under a headline ("胡平", "赵延东、风笑天").
+BARE_NAMES = re.compile(r"^\s*[\u4e00-\u9fff·]{2,3}(?:\s*[、，,]\s*[\u4e00-\u9fff·]{2,3}){0,4}\s*$")
+_NOT_NAMES = re.compile(r"首页|首頁|新闻|新聞|返回|评论|評論|打印|关闭|關閉|分享|收藏|推荐|推薦|图片|圖片|视频|視頻|"
+                        r"专题|專題|导读|導讀|正文|原创|原創|转载|轉載|要闻|要聞|本站|网站|網站|编辑|編輯|上午|下午|"
+                        r"微信|微博|朋友圈|空间|空間|字号|字號|关注|關注|昨天|今天|前天|刚刚|剛剛|社$|报$|報$|网$|網$|"
+                        r"来源|來源|作者|未知|佚名|匿名|不详|不詳|更多|阅读|閱讀|扫码|掃碼|登录|登錄|注册|註冊")
+# "发布时间 2005/03/15 22:36:13 by duscha": a lower-case "by" is a byline only next to a date.
+BY_AFTER_DATE = re.compile(r"\d[\d:/ -]*\s+by\s+(?P<v>[A-Za-z0-9_\-]{2,20})\b(?!\.\w)")
+
+
+def bare_names(line: str) -> list[str]:
+    if not BARE_NAMES.match(line) or _NOT_NAMES.search(line):
+        return []
+    return [n for n in re.split(r"\s*[、，,]\s*", line.strip()) if n]
