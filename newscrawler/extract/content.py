@@ -51,6 +51,14 @@ BOILER = re.compile(
     r"责任编辑|責任編輯|文章编辑|文章編輯|相关阅读|相關閱讀|相关新闻|相關新聞|相关文章|推荐阅读|"
     r"热点推荐|延伸阅读|上一篇|下一篇|上一页|下一页|点击排行|网友评论|發表評論|发表评论|我要评论|"
     r"Share this|Follow us|Sign up|Subscribe|Advertisement|Related|Read more|READ MORE))", re.I)
+# Whole lines that are page furniture on Western sites: ad slots, gallery controls, photo credits, bare
+# links and addresses.
+UI_LINE = re.compile(
+    r"^(?:Advert(?:isement)?|ADVERTISEMENT|Sponsored|Share(?: this)?(?: (?:article|story|page))?|Caption|Close|"
+    r"Print|Email|Comments?|Back to (?:Gallery|top)|Image \d+ of\s*/?\s*\d+|\d+\s*/\s*\d+|Continue reading.*|"
+    r"Skip (?:Ad|to content)|Loading.*|Order Reprints|Print Article|Text size)\s*$"
+    r"|^(?:Photo|Image|Picture|Credit|Photograph|Foto|Bild)\s*:\s*\S"
+    r"|^(?:https?://|www\.)\S+$|^[\w.+-]+@[\w-]+\.[\w.]+$|^(?:twitter|facebook|instagram)\.com/\S+$", re.I)
 # A tail of the article: everything after these lines is not body.
 END_MARK = re.compile(
     r"^(?:[【\[(（]?\s*(?:责任编辑|責任編輯|文章编辑|文章編輯|责编|責編|编辑|編輯|本文编辑)\s*[:：︰丨|]"
@@ -346,6 +354,16 @@ def find_main(all_blocks: list[Block], anchor: int = -1,
     return Found(best, chosen, linked / max(total, 1))
 
 
+def _in_figure(el: etree._Element, stop: etree._Element | None) -> bool:
+    for _ in range(5):
+        if el is None or el is stop:
+            return False
+        if el.tag in ("figure", "figcaption"):
+            return True
+        el = el.getparent()
+    return False
+
+
 def body_lines(found: Found, headline: str | None) -> list[Block]:
     """The container's blocks minus link lists, label lines, boilerplate and repeats."""
     out: list[Block] = []
@@ -358,7 +376,9 @@ def body_lines(found: Found, headline: str | None) -> list[Block]:
             continue
         if out and (END_MARK.match(t) or is_stop(b)):
             break
-        if (BOILER.match(t) or RELATED_HEAD.match(t)) and n < 200:
+        if (BOILER.match(t) or RELATED_HEAD.match(t) or UI_LINE.match(t)) and n < 200:
+            continue
+        if _in_figure(b.el, found.container):  # captions belong to the image, not the text
             continue
         key = _WS.sub("", t)
         if hl and key == hl:

@@ -151,11 +151,18 @@ META_LINE = re.compile(
 _ANY_FIELD = re.compile("(?:" + "|".join([SOURCE_LABELS, PUB_LABELS, MOD_LABELS, AUTHOR_LABELS]) + r")\s*[:：︰]")
 
 
+# English bylines: "By Sean Martin", "By HNN Staff | November 18, 2019 at 2:26 PM", "Published 4:00 am …".
+# Case matters: "By the end of the year, …" is a sentence.
+EN_BYLINE = re.compile(
+    r"^(?:By|BY)\s+[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|and|&|de|van|von))*\s*(?:$|[|,•·–-])"
+    r"|^(?:Published|Updated|Posted|Last updated|Originally published|PUBLISHED|UPDATED)\b.{0,80}\d{4}")
+
+
 def is_byline(text: str) -> bool:
     """A metadata line ("2024年08月13日 14:48 来源：洛阳日报 作者：张卫东"), not body text."""
     if len(text) > 120:
         return False
-    if META_LINE.search(text):
+    if META_LINE.search(text) or (EN_BYLINE.match(text) and not text.rstrip().endswith((".", "!", "?"))):
         return True
     if "。" in text:  # a sentence, however many labels it quotes
         return False
