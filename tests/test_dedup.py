@@ -127,6 +127,6 @@ def test_compiled_regex_on_indexed_field_still_matches_nothing(store):
     """SecantusDB bug (mongodb.md): DedupIndex never uses compiled regexes; this notices an upgrade fixing it."""
     import re
 
-    store.dedup.fingerprints.insert_one({"_id": "u", "bodyHash": "abc", "bands": []})
-    assert store.dedup.fingerprints.count_documents({"bodyHash": {"$regex": "^ab"}}) == 1
-    assert store.dedup.fingerprints.count_documents({"bodyHash": re.compile("^ab")}) == 0
+    store.dedup.clusters.insert_one({"_id": "c1", "members": [{"url": "http://dahe.cn/a"}]})
+    assert store.dedup.clusters.count_documents({"members.url": {"$regex": "^http://dahe"}}) == 1
+    assert store.dedup.clusters.count_documents({"members.url": re.compile("^http://dahe")}) == 0

@@ -22,6 +22,10 @@ def add_parser(sub) -> None:
     runs.add_argument("--limit", type=int, default=10)
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(func=cmd_runs)
+    clusters = dbsub.add_parser("clusters", help="story clusters: one story, every URL it appeared under")
+    clusters.add_argument("--limit", type=int, default=0, help="most recently grown first; 0 = all")
+    clusters.add_argument("--json", action="store_true", help="one JSON object per cluster and line")
+    clusters.set_defaults(func=cmd_clusters)
 
 
 def to_json(value: Any) -> str:
@@ -87,4 +91,24 @@ def cmd_runs(args) -> int:
             print_run(run)
     if not runs and not args.json:
         print("no runs yet", file=sys.stderr)
+    return 0
+
+
+def cmd_clusters(args) -> int:
+    store = open_store(args)
+    if store is None:
+        return EXIT_STORE
+    with store:
+        clusters = list(store.dedup.iter_clusters(limit=args.limit))
+    for c in clusters:
+        if args.json:
+            print(to_json(c))
+            continue
+        print(f"{c['cluster']}  {c['size']} articles  {c.get('headline') or ''}")
+        for m in c["members"]:
+            mark = "*" if m["url"] == c["canonical"] else " "
+            print(f"  {mark} {m['url']}  ({m.get('site')}, {m.get('source') or '—'}, "
+                  f"first seen {_fmt(m.get('firstSeen'))})")
+    if not clusters and not args.json:
+        print("no story seen more than once yet", file=sys.stderr)
     return 0

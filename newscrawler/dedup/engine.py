@@ -8,9 +8,10 @@ For each article, in order:
    its figures agree → near duplicate;
 4. else it starts its own story (a cluster document is only written when a second member joins).
 
-A batch costs two indexed `$in` look-ups (URLs, hashes), band look-ups in chunks of a few articles (see
-DedupIndex.by_bands), one for cluster canonicals and up to three bulk writes, however many articles it
-holds. Articles in the same batch match each other too.
+A batch costs one `$in` look-up of URLs, band look-ups in chunks of a few articles (see
+DedupIndex.by_bands; identical bodies share every band key, so exact copies are found there too), one for
+cluster canonicals and up to three bulk writes, however many articles it holds. Articles in the same
+batch match each other too.
 """
 
 from __future__ import annotations
@@ -73,6 +74,16 @@ def cluster_id(canonical_url: str) -> str:
     return "c" + hashlib.sha1(canonical_url.encode("utf-8")).hexdigest()[:20]
 
 
+def _short(fp: dict[str, Any]) -> bool:
+    """A body with only its exact key (no band keys): it matches exact copies only."""
+    return len(fp.get("bands") or ()) < 2
+
+
+def exact_key(body_hash: str) -> int:
+    """A signed 64-bit index key from the body hash, for bodies too short to have band keys."""
+    return int(body_hash[:16], 16) - (1 << 63)
+
+
 def numbers(text: str) -> list[str]:
     return sorted(set(_NUMBER.findall(text)))[:MAX_NUMS]
 
@@ -122,7 +133,9 @@ class Deduplicator:
         near = len(key) >= self.t.min_near_chars
         published = item.get("datePublished") if item.get("dateTrusted") else None
         fp = {"_id": item["canonicalUrl"], "bodyHash": item["bodyHash"],
-              "bands": band_keys(key, self.params) if near else [],
+              # Identical bodies have identical band keys, so one multikey index finds exact and near
+              # copies; a body too short for near matching gets one key made from its hash instead.
+              "bands": band_keys(key, self.params) if near else [exact_key(item["bodyHash"])],
               "sig": Binary(to_bytes(sig)),
               # Figures from the text, not the key: the key has no separators, so "7月15日 25℃" would be "71525".
               "nums": numbers(item.get("articleBodySimplified") or item.get("articleBody") or "") if near else [],
@@ -143,10 +156,7 @@ class Deduplicator:
         prepared = [self.fingerprint(it, now, orig) for it, orig in zip(items, originals, strict=True)]
 
         known = self.index.by_urls(fp["_id"] for fp, _ in prepared)
-        by_hash = self.index.by_hashes(fp["bodyHash"] for fp, _ in prepared if fp["_id"] not in known)
-        # Known URLs and stored exact copies need no near-duplicate candidates.
-        band_docs = self.index.by_bands(fp["bands"] for fp, _ in prepared
-                                        if fp["_id"] not in known and fp["bodyHash"] not in by_hash and fp["bands"])
+        band_docs = self.index.by_bands(fp["bands"] for fp, _ in prepared if fp["_id"] not in known)
         by_band: dict[int, list[_Candidate]] = {}
         for doc in band_docs:
             cand = _Candidate(doc, from_bytes(doc["sig"]))
@@ -167,10 +177,10 @@ class Deduplicator:
                     fp.update(cluster=old["cluster"], firstSeen=old.get("firstSeen") or now,
                               dedup=old.get("dedup"), duplicateOf=old.get("duplicateOf"))
                     changed.append(fp)
-                    self._remember(fp, sig, known, by_hash, by_band)
+                    self._remember(fp, sig, known, by_band)
                 decisions.append(decision)
                 continue
-            match, kind, sim = self._match(fp, sig, by_hash, by_band)
+            match, kind, sim = self._match(fp, sig, by_band)
             if match is None:
                 decision = Decision(cluster_id(url), "none")
             else:
@@ -178,36 +188,38 @@ class Deduplicator:
                 joins.append((match["cluster"], match, fp))
             fp.update(cluster=decision.cluster, dedup=decision.kind, duplicateOf=decision.duplicate_of)
             new.append(fp)
-            self._remember(fp, sig, known, by_hash, by_band)
+            self._remember(fp, sig, known, by_band)
             decisions.append(decision)
 
         self.index.write(new, changed, self._joins(joins, items), final=final)
         return decisions
 
-    def _match(self, fp: dict[str, Any], sig: np.ndarray, by_hash: dict[str, list[dict[str, Any]]],
+    def _match(self, fp: dict[str, Any], sig: np.ndarray,
                by_band: dict[int, list[_Candidate]]) -> tuple[dict[str, Any] | None, str, float | None]:
-        same = [d for d in by_hash.get(fp["bodyHash"], ()) if d["_id"] != fp["_id"]]
-        if same:
-            return min(same, key=lambda d: (_aware(d.get("firstSeen") or fp["firstSeen"]), d["_id"])), "exact", 1.0
-        best, best_sim = None, self.t.jaccard
-        seen: set[str] = set()
+        candidates: dict[str, _Candidate] = {}
         for k in fp["bands"]:
             for cand in by_band.get(k, ()):
-                cid = cand.fp["_id"]
-                if cid in seen or cid == fp["_id"]:
-                    continue
-                seen.add(cid)
-                sim = jaccard(sig, cand.sig)
-                if sim >= best_sim and figures_agree(fp["nums"], cand.fp.get("nums") or [], self.t):
-                    if best is None or sim > best_sim:
-                        best, best_sim = cand.fp, sim
+                if cand.fp["_id"] != fp["_id"]:
+                    candidates[cand.fp["_id"]] = cand
+        same = [c.fp for c in candidates.values() if c.fp.get("bodyHash") == fp["bodyHash"]]
+        if same:
+            return min(same, key=lambda d: (_aware(d.get("firstSeen") or fp["firstSeen"]), d["_id"])), "exact", 1.0
+        if _short(fp):
+            return None, "none", None
+        best, best_sim = None, self.t.jaccard
+        for cand in candidates.values():
+            if _short(cand.fp):
+                continue
+            sim = jaccard(sig, cand.sig)
+            if sim >= best_sim and figures_agree(fp["nums"], cand.fp.get("nums") or [], self.t):
+                if best is None or sim > best_sim:
+                    best, best_sim = cand.fp, sim
         return (best, "near", best_sim) if best is not None else (None, "none", None)
 
     @staticmethod
-    def _remember(fp: dict[str, Any], sig: np.ndarray, known: dict, by_hash: dict, by_band: dict) -> None:
+    def _remember(fp: dict[str, Any], sig: np.ndarray, known: dict, by_band: dict) -> None:
         """Later items of the same batch must see this one as if it were already stored."""
         known[fp["_id"]] = fp
-        by_hash.setdefault(fp["bodyHash"], []).append(fp)
         cand = _Candidate(fp, sig)
         for k in fp["bands"]:
             by_band.setdefault(k, []).append(cand)

@@ -1,0 +1,150 @@
+"""The import spider: saved pages (HTML files, WARC files) through the same pipelines as a crawl.
+
+It fetches nothing. `start()` reads the files and yields extracted articles as items, so validation,
+normalisation, dedup and storage are exactly the crawl's (ITEM_PIPELINES). Each page's URL is, in order:
+the `--url-map` entry for its file name, the URL the WARC record was fetched from, the page's own
+rel=canonical, else its file:// URL. The site is the portal profile owning that URL, else the host
+without `www.` ("local" for file URLs).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+
+from newscrawler.extract import ExtractionError, extract
+from newscrawler.profiles import PortalProfile, load_profiles, profile_for_url
+
+HTML_SUFFIXES = (".html", ".htm", ".shtml", ".xhtml")
+WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
+
+
+def read_url_map(path: str | os.PathLike | None) -> dict[str, str]:
+    """`file name<TAB>URL` per line; blank lines and lines starting with # are skipped."""
+    if not path:
+        return {}
+    out: dict[str, str] = {}
+    with open(path, encoding="utf-8", newline="") as fh:
+        for n, row in enumerate(csv.reader(fh, delimiter="\t"), 1):
+            if not row or not row[0].strip() or row[0].startswith("#"):
+                continue
+            if len(row) < 2 or not row[1].strip():
+                raise ValueError(f"{path}:{n}: expected 'file name<TAB>URL', got {row!r}")
+            out[row[0].strip()] = row[1].strip()
+    return out
+
+
+def iter_files(paths: list[str]) -> Iterator[Path]:
+    """Files named, and the HTML/WARC files under directories named, in a stable order."""
+    for p in map(Path, paths):
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.name.lower().endswith(HTML_SUFFIXES + WARC_SUFFIXES):
+                    yield f
+        else:
+            yield p
+
+
+def site_for(url: str, profiles: dict[str, PortalProfile]) -> tuple[str, PortalProfile | None]:
+    profile = profile_for_url(url, profiles) if profiles else None
+    if profile is not None:
+        return profile.site, profile
+    host = (urlsplit(url).hostname or "").lower()
+    if host.startswith("www."):
+        host = host[4:]
+    return host or "local", None
+
+
+class ImportSpider(scrapy.Spider):
+    name = "import"
+
+    def __init__(self, paths: list[str] | str = (), url_map: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.paths = paths.split(os.pathsep) if isinstance(paths, str) else list(paths)
+        self.url_map = read_url_map(url_map)
+        self.profiles: dict[str, PortalProfile] = load_profiles()
+        self.errors: list[dict[str, str]] = []
+
+    async def start(self) -> AsyncIterator[dict[str, Any]]:
+        for path in iter_files(self.paths):
+            name = path.name.lower()
+            try:
+                if name.endswith(WARC_SUFFIXES):
+                    for url, body, headers, when in self._warc_pages(path):
+                        item = self._article(body, url, headers, when, str(path))
+                        if item is not None:
+                            yield item
+                else:
+                    item = self._html_file(path)
+                    if item is not None:
+                        yield item
+            except OSError as exc:
+                self._error(str(path), f"cannot read: {exc.strerror or exc}")
+
+    def _html_file(self, path: Path) -> dict[str, Any] | None:
+        body = path.read_bytes()
+        fetched = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        url = self.url_map.get(path.name) or self.url_map.get(str(path))
+        if url is None:
+            # No map entry: the page's rel=canonical if it has one, else where it lies on disk.
+            file_url = path.resolve().as_uri()
+            try:
+                canonical = extract(body, file_url).canonicalUrl
+            except ExtractionError as exc:
+                self._error(str(path), str(exc))
+                return None
+            url = canonical if canonical and urlsplit(canonical).scheme in ("http", "https") else file_url
+        return self._article(body, url, None, fetched, str(path))
+
+    def _warc_pages(self, path: Path) -> Iterator[tuple[str, bytes, dict[str, str], datetime]]:
+        from warcio.archiveiterator import ArchiveIterator
+
+        with path.open("rb") as fh:
+            for record in ArchiveIterator(fh, arc2warc=True):
+                if record.rec_type != "response" or record.http_headers is None:
+                    continue
+                status = record.http_headers.get_statuscode()
+                ctype = (record.http_headers.get_header("Content-Type") or "").lower()
+                if status != "200" or ("html" not in ctype and ctype):
+                    self.crawler.stats.inc_value("import/warc_records_skipped")
+                    continue
+                url = record.rec_headers.get_header("WARC-Target-URI")
+                url = self.url_map.get(url, url)
+                headers = dict(record.http_headers.headers)
+                when = _warc_date(record.rec_headers.get_header("WARC-Date"))
+                yield url, record.content_stream().read(), headers, when
+
+    def _article(self, body: bytes, url: str, headers: dict[str, str] | None, fetched: datetime,
+                 origin: str) -> dict[str, Any] | None:
+        site, profile = site_for(url, self.profiles)
+        try:
+            article = extract(body, url, headers=headers, profile=profile)
+        except ExtractionError as exc:
+            self._error(origin, str(exc))
+            return None
+        self.crawler.stats.inc_value("import/pages")
+        item = article.to_dict()
+        item.pop("nextPage", None)
+        item.update(site=site, url=url, fetchedAt=fetched, importedFrom=origin)
+        return item
+
+    def _error(self, origin: str, reason: str) -> None:
+        self.crawler.stats.inc_value("errors/import")
+        self.errors.append({"url": origin, "kind": "import", "error": reason})
+        self.logger.error("cannot import %s: %s", origin, reason)
+
+
+def _warc_date(value: str | None) -> datetime:
+    if value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            pass
+    return datetime.now(UTC)
