@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
-from lxml import html as lhtml
 
 # Elements that never hold article text.
 JUNK_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "svg", "canvas", "select",
@@ -98,7 +97,7 @@ def is_stop(b: Block) -> bool:
     if parent is None:
         return False
     def chars(el: etree._Element) -> int:
-        return len(_WS.sub("", el.text_content()))
+        return len(_WS.sub("", text_of(el)))
 
     plain = chars(parent) - sum(chars(a) for a in parent.iter("a"))
     return plain - chars(b.el) > 150
@@ -112,7 +111,7 @@ class Block:
     idx: int = 0
 
 
-def clean(doc: lhtml.HtmlElement) -> None:
+def clean(doc: etree._Element) -> None:
     """Drop elements that never hold article text (in place)."""
     etree.strip_elements(doc, *JUNK_TAGS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     for el in doc.xpath(FURNITURE):
@@ -139,47 +138,54 @@ def _drop_keep_tail(el: etree._Element) -> None:
 
 
 def blocks(root: etree._Element) -> list[Block]:
-    """Cut the tree into text blocks in document order."""
+    """Cut the tree into text blocks in document order (iterwalk: no Python recursion per element)."""
     out: list[Block] = []
     buf: list[str] = []
-    link = [0]
+    linked = 0
+    in_link = 0
+    owners = [root]
 
     def flush(owner: etree._Element) -> None:
+        nonlocal linked
         if buf:
             text = _WS.sub(" ", "".join(buf)).strip()
             if text:
-                out.append(Block(owner, text, min(link[0], len(text))))
+                out.append(Block(owner, text, min(linked, len(text))))
             buf.clear()
-        link[0] = 0
+        linked = 0
 
-    def walk(el: etree._Element, owner: etree._Element, in_link: bool) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        is_block = tag in BLOCK_TAGS
-        if is_block:
-            flush(owner)
-            here = el
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag
+        if not isinstance(tag, str):
+            tag = ""
+        if event == "start":
+            if tag in BLOCK_TAGS:
+                flush(owners[-1])
+                owners.append(el)
+            elif tag == "br":
+                flush(owners[-1])
+            elif tag == "a":
+                in_link += 1
+            if el.text:
+                buf.append(el.text)
+                if in_link:
+                    linked += len(el.text.strip())
         else:
-            here = owner
-        if tag == "br":
-            flush(owner)
-        a = in_link or tag == "a"
-        if el.text:
-            buf.append(el.text)
-            if a:
-                link[0] += len(el.text.strip())
-        for child in el:
-            walk(child, here, a)
-            if child.tail:
-                buf.append(child.tail)
-                if a:
-                    link[0] += len(child.tail.strip())
-        if is_block:
-            flush(here)
-
-    walk(root, root, False)
+            if tag in BLOCK_TAGS:
+                flush(owners.pop())
+            elif tag == "a":
+                in_link -= 1
+            if el.tail and el is not root:
+                buf.append(el.tail)
+                if in_link:
+                    linked += len(el.tail.strip())
     for i, b in enumerate(out):
         b.idx = i
     return out
+
+
+# The string value of an element (its text nodes; no comments), as plain lxml elements lack text_content().
+text_of = etree.XPath("string()")
 
 
 def text_len(s: str) -> int:
@@ -230,17 +236,13 @@ def find_main(all_blocks: list[Block], anchor: int = -1,
     totals: dict[etree._Element, list[int]] = {}
     stopped = False
     text_after_anchor = 0.0
+    chains: dict[etree._Element, list[etree._Element]] = {}  # ancestors (self first), shared per element
     for b in all_blocks:
         n = len(b.text)
-        anc = b.el
-        while anc is not None:
-            t = totals.get(anc)
-            if t is None:
-                totals[anc] = [n, b.link]
-            else:
-                t[0] += n
-                t[1] += b.link
-            anc = anc.getparent()
+        chain = chains.get(b.el)
+        if chain is None:
+            chain = [b.el, *b.el.iterancestors()]
+            chains[b.el] = chain
         tl = text_len(b.text)
         if not stopped and anchor >= 0 and b.idx > anchor and text_after_anchor >= 10 and is_stop(b):
             stopped = True
@@ -249,14 +251,17 @@ def find_main(all_blocks: list[Block], anchor: int = -1,
         # Value for growing the chosen container: good text adds, menus/link lists/comments cost.
         v = (1 + len(_PUNCT.findall(b.text)) + min(tl / 100, 3)) * (1 - b.link / n) if good \
             else (0.0 if b.idx == anchor or b.el.tag == "h1" else -(1 + tl / 40))
-        anc = b.el
-        while anc is not None:
-            value[anc] = value.get(anc, 0.0) + v
-            if anc not in span:
+        for anc in chain:
+            t = totals.get(anc)
+            if t is None:
+                totals[anc] = [n, b.link]
+                value[anc] = v
                 span[anc] = [b.idx, b.idx]
             else:
+                t[0] += n
+                t[1] += b.link
+                value[anc] += v
                 span[anc][1] = b.idx
-            anc = anc.getparent()
         if not good:
             continue
         score = (1 + len(_PUNCT.findall(b.text)) + min(tl / 100, 3)) * (1 - b.link / n)
@@ -337,9 +342,12 @@ def find_main(all_blocks: list[Block], anchor: int = -1,
     # Inside the container, linked boxes (two or more blocks) worth less than nothing are furniture:
     # tickers, "most popular" lists, share bars. Single short lines (subheadings) and unlinked lists stay.
     chosen = []
-    for b in all_blocks:
-        anc, furniture = b.el, False
-        while anc is not None:
+    # A subtree's blocks are contiguous: only the members' index ranges need looking at.
+    indices = sorted({i for m in members if m in span for i in range(span[m][0], span[m][1] + 1)})
+    for i in indices:
+        b = all_blocks[i]
+        furniture = False
+        for anc in chains[b.el]:
             if anc in members:
                 if not furniture:
                     chosen.append(b)
@@ -349,7 +357,6 @@ def find_main(all_blocks: list[Block], anchor: int = -1,
                 t_all, t_link = totals.get(anc, (1, 0))
                 if t_link >= 0.25 * t_all:
                     furniture = True
-            anc = anc.getparent()
     total, linked = totals.get(best, [1, 0])
     return Found(best, chosen, linked / max(total, 1))
 

@@ -189,3 +189,7 @@ def bare_names(line: str) -> list[str]:
     if not BARE_NAMES.match(line) or _NOT_NAMES.search(line):
         return []
     return [n for n in re.split(r"\s*[、，,]\s*", line.strip()) if n]
+
+
+# A cheap pre-filter: lines without any of these cannot hold a label, a date or a credit.
+MAY_HOLD_LABEL = re.compile(r"[:：︰/／丨|｜（(【\[]|\d|记者|記者|作者|编辑|編輯|由|By\b|by\b")

@@ -7,11 +7,14 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from lxml import html as lhtml
+from lxml import etree
 
 _ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "blogposting", "analysisnewsarticle",
                   "opinionnewsarticle", "backgroundnewsarticle", "liveblogposting", "scholarlyarticle",
                   "socialmediaposting", "techarticle", "report", "webpage"}
+
+
+_string = etree.XPath("string()")
 
 
 @dataclass
@@ -47,7 +50,7 @@ def _names(v: object) -> list[str]:
     return []
 
 
-def _ld_objects(doc: lhtml.HtmlElement) -> list[dict]:
+def _ld_objects(doc: etree._Element) -> list[dict]:
     objs: list[dict] = []
     for s in doc.xpath('//script[@type="application/ld+json"]'):
         raw = (s.text or "").strip()
@@ -79,7 +82,7 @@ def _ld_type(d: dict) -> str:
     return (t or "").lower() if isinstance(t, str) else ""
 
 
-def read_meta(doc: lhtml.HtmlElement) -> Meta:
+def read_meta(doc: etree._Element) -> Meta:
     m = Meta()
     metas: dict[str, str] = {}
     for el in doc.iter("meta"):
@@ -116,7 +119,7 @@ def read_meta(doc: lhtml.HtmlElement) -> Meta:
     m.lang = root.get("lang") or root.get("xml:lang") or g("content-language") or g("language")
     t = doc.find(".//title")
     if t is not None:
-        m.title = (t.text_content() or "").strip()
+        m.title = (_string(t) or "").strip()
 
     for d in _ld_objects(doc):
         t = _ld_type(d)
@@ -144,7 +147,7 @@ def read_meta(doc: lhtml.HtmlElement) -> Meta:
     # Baidu-style ids.
     for el in doc.xpath('//*[@id="pubtime_baidu" or @id="source_baidu" or @id="author_baidu"'
                        ' or @id="editor_baidu"]'):
-        text = re.sub(r"\s+", " ", el.text_content()).strip()
+        text = re.sub(r"\s+", " ", _string(el)).strip()
         if not text:
             continue
         key = el.get("id")
