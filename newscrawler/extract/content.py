@@ -49,7 +49,9 @@ BOILER = re.compile(
     r"扫一扫|掃一掃|分享到|分享至|打印本页|打印本頁|关闭窗口|關閉窗口|返回顶部|返回頂部|字号|字號|"
     r"责任编辑|責任編輯|文章编辑|文章編輯|相关阅读|相關閱讀|相关新闻|相關新聞|相关文章|推荐阅读|"
     r"热点推荐|延伸阅读|上一篇|下一篇|上一页|下一页|点击排行|网友评论|發表評論|发表评论|我要评论|"
-    r"Share this|Follow us|Sign up|Subscribe|Advertisement|Related|Read more|READ MORE))", re.I)
+    r"Share this|Follow us|Sign up|Subscribe|Advertisement|Related|Read more|READ MORE|"
+    r"正文已结束|正文已結束|返回.{0,8}首页|返回.{0,8}首頁|"
+    r"当前位置|當前位置|您的位置|您现在的位置|您現在的位置|您所在的位置|你的位置|所在位置))", re.I)
 # Whole lines that are page furniture on Western sites: ad slots, gallery controls, photo credits, bare
 # links and addresses.
 UI_LINE = re.compile(

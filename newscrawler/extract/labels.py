@@ -11,7 +11,7 @@ import re
 from newscrawler.extract.dates import ParsedDate, parse_date
 
 _COLON = r"\s*[:：︰]\s*"
-SOURCE_LABELS = (r"(?:信息来源|文章来源|新闻来源|稿件来源|资料来源|信息來源|文章來源|新聞來源|"
+SOURCE_LABELS = (r"(?:信息来源|文章来源|新闻来源|稿件来源|本文来源|信息來源|文章來源|新聞來源|本文來源|"
                  r"来源于|來源於|来源|來源|稿源|出处|出處|Source)")
 PUB_LABELS = (r"(?:发布时间|發佈時間|發布時間|发表时间|發表時間|发布日期|發佈日期|發布日期|"
               r"发表日期|发表于|發表於|"
@@ -144,7 +144,7 @@ def editor_in(line: str) -> str | None:
 
 # Lines that are labels/metadata rather than body text (used to trim them from the body).
 META_LINE = re.compile(
-    "^(?:" + "|".join([SOURCE_LABELS, PUB_LABELS, MOD_LABELS, EDITOR_LABELS]) + r")\s*[:：︰]"
+    "^(?:" + "|".join([SOURCE_LABELS, PUB_LABELS, MOD_LABELS, EDITOR_LABELS, r"作\s*者|作者简介"]) + r")\s*[:：︰]"
     r"|^[【\[(（]\s*" + EDITOR_LABELS + r"\s*[:：︰]")
 
 
