@@ -11,6 +11,7 @@ import json
 import sys
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     for item in args.inputs:
         headers: dict[str, str] = {}
         if item.startswith(("http://", "https://")):
-            url, ident = args.url or item, item
+            url = args.url or item
+            ident = Path(urlsplit(item).path).stem or urlsplit(item).hostname or item
             try:
                 body, headers = _fetch(item)
             except OSError as exc:
