@@ -246,3 +246,22 @@ def test_cli_extract_prints_json_lines_with_file_ids(tmp_path, capsys):
     assert lines[0]["id"] == "seed-page"
     assert lines[0]["headline"] == SEED_HEADLINE
     assert lines[0]["source"] == "央視網"
+
+
+def test_scrapy_style_bytes_headers_give_the_charset():
+    html = ("<html><body><h1>香港天文台發出警告</h1>"
+            "<p>這是一段正文，內容足夠長，用來測試頭部編碼。再寫一些，保證它是文章。</p></body></html>")
+    body = html.encode("big5")
+    art = extract(body, "http://example.tw/a.html", headers={b"Content-Type": [b"text/html; charset=big5"]})
+    assert art.encoding == "big5hkscs"
+    assert art.articleBody.startswith("這是一段正文")
+    assert art.script == "Hant"
+    art = extract("<html><body><p>已解码的文本，直接交给抽取器，也能处理。这是第二句话。</p></body></html>",
+                  "http://example.cn/s.html")
+    assert art.encoding is None and art.articleBody.startswith("已解码的文本")
+
+
+def test_merge_pages_skips_a_continuation_that_repeats_page_one():
+    first = extract(_lyd_page(0, 2), "http://news.lyd.com.cn/system/2024/08/08/012000556.shtml")
+    again = extract(_lyd_page(0, 2), "http://news.lyd.com.cn/system/2024/08/08/012000556_01.shtml")
+    assert merge_pages([first, again]).articleBody == first.articleBody

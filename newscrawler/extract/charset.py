@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Mapping
 
 from newscrawler.extract.article import CharsetError
 
@@ -43,12 +44,21 @@ def normalise_charset(name: str | None) -> str | None:
         return None
 
 
-def header_charset(headers: dict[str, str] | None) -> str | None:
+def _as_str(v: object) -> str:
+    if isinstance(v, bytes):
+        return v.decode("latin-1")
+    if isinstance(v, (list, tuple)):  # Scrapy's Headers hold lists of bytes
+        return _as_str(v[-1]) if v else ""
+    return str(v) if v is not None else ""
+
+
+def header_charset(headers: Mapping | None) -> str | None:
+    """The charset of a Content-Type header; keys and values may be str or bytes (Scrapy)."""
     if not headers:
         return None
     for k, v in headers.items():
-        if k.lower() == "content-type" and v:
-            m = _HEADER_CHARSET.search(v)
+        if _as_str(k).lower() == "content-type":
+            m = _HEADER_CHARSET.search(_as_str(v))
             if m:
                 return m.group(1)
     return None
@@ -89,7 +99,7 @@ def _try(body: bytes, enc: str) -> str | None:
         return None
 
 
-def decode(body: bytes, url: str, *, headers: dict[str, str] | None = None,
+def decode(body: bytes, url: str, *, headers: Mapping | None = None,
            hint: str | None = None) -> tuple[str, str]:
     """Return (text, encoding used). Raises CharsetError naming the URL when no clean decode exists."""
     if body.startswith(codecs.BOM_UTF8):

@@ -373,8 +373,10 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
             profile: PortalProfile | None = None) -> Article:
     """Turn one fetched page into an Article (``isArticle`` False for pages holding none)."""
     tz = profile.timezone if profile is not None else "Asia/Shanghai"
-    text, encoding = decode(body, url, headers=dict(headers) if headers else None,
-                            hint=profile.charset if profile is not None else None)
+    if isinstance(body, str):  # already decoded by the caller
+        text, encoding = body, None
+    else:
+        text, encoding = decode(body, url, headers=headers, hint=profile.charset if profile is not None else None)
     text = text.replace("\x00", "")
     try:
         # Plain lxml elements: lxml.html's element-class lookup cost a fifth of the extraction time.
@@ -481,6 +483,8 @@ def merge_pages(pages: list[Article]) -> Article:
     bodies = [first.articleBody] if first.articleBody else []
     htmls = [first.articleBodyHtml] if first.articleBodyHtml else []
     for p in pages[1:]:
+        if p.articleBody in bodies:  # a continuation URL that served the first page again
+            continue
         if p.articleBody:
             bodies.append(p.articleBody)
         if p.articleBodyHtml:
