@@ -190,6 +190,18 @@ def blocks(root: etree._Element) -> list[Block]:
 text_of = etree.XPath("string()")
 
 
+_ASCII_WS = re.compile(r"[ \t\r\n\f\v]+")
+
+
+def clean_text(el: object) -> str:
+    """An element's (or XPath string result's) text with ASCII whitespace runs collapsed."""
+    if isinstance(el, str):
+        return _ASCII_WS.sub(" ", el).strip()
+    if isinstance(el, etree._Element):
+        return _ASCII_WS.sub(" ", text_of(el)).strip()
+    return ""
+
+
 def text_len(s: str) -> int:
     """CJK characters count double: a Chinese sentence is about half as long as an English one."""
     return len(s) + len(_CJK.findall(s))

@@ -1,0 +1,126 @@
+"""Page-level facts: breadcrumbs, the next page of a multi-page article, images, language, and
+whether the page holds an article at all."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+
+from newscrawler.extract.article import Image
+from newscrawler.extract.content import Block, clean_text, text_len, text_of
+from newscrawler.extract.metadata import Meta
+
+if TYPE_CHECKING:
+    from newscrawler.profiles import PortalProfile
+
+_CRUMB_LABEL = re.compile(r"(?:当前位置|當前位置|您现在的位置|您現在的位置|现在的位置|現在的位置|"
+                          r"您的位置|你的位置|"
+                          r"所在位置|当前位置是|位置)\s*[:：]?\s*")
+_CRUMB_SEP = re.compile(r"\s*(?:>>|>|»|›|→|->|＞|/)\s*")
+_SENTENCE_PUNCT = re.compile(r"[，。；！？,.;!?]")
+_NEXT_TEXT = re.compile(r"^\s*(?:下一页|下一頁|下页|下頁|Next(?: page)?|next ›|›|»)\s*$", re.I)
+_PAGE_SUFFIX = re.compile(r"(?:[_-]\d{1,3}|index_\d+|_\d+_\d+)(?=\.\w+$)|[?&](?:page|p|pn)=\d+")
+
+
+def absolute(base: str, href: str | None) -> str | None:
+    if not href:
+        return None
+    href = href.strip()
+    if not href or href.startswith(("javascript:", "data:", "#", "mailto:")):
+        return None
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return None
+
+
+def breadcrumbs(all_blocks: list[Block]) -> list[str]:
+    for b in all_blocks[:200]:
+        m = _CRUMB_LABEL.search(b.text)
+        if m and len(b.text) < 200 and _CRUMB_SEP.search(b.text[m.end():]):
+            parts = [p.strip() for p in _CRUMB_SEP.split(b.text[m.end():]) if p.strip()]
+            if parts and parts[-1] in ("正文", "内容", "內容", "详细", "詳細", "阅读文章"):
+                parts = parts[:-1]
+            return parts[:8]
+    return []
+
+
+def next_page(doc: etree._Element, url: str) -> str | None:
+    """The continuation of this article: a "下一页" link whose URL is this URL with a page suffix."""
+    here = urlsplit(url)
+    stem = _PAGE_SUFFIX.sub("", here.path + ("?" + here.query if here.query else ""))
+    for a in doc.iter("a"):
+        if not _NEXT_TEXT.match(text_of(a) or ""):
+            continue
+        target = absolute(url, a.get("href"))
+        if not target or target.split("#")[0] == url:
+            continue
+        t = urlsplit(target)
+        if t.netloc != here.netloc:
+            continue
+        tpath = t.path + ("?" + t.query if t.query else "")
+        if tpath != here.path and _PAGE_SUFFIX.sub("", tpath) in (
+                stem, stem.rsplit("/", 1)[0] + "/index.html"):
+            return target
+    return None
+
+
+def images(container: etree._Element | None, url: str) -> list[Image]:
+    if container is None:
+        return []
+    out: list[Image] = []
+    seen = set()
+    for img in container.iter("img"):
+        src = absolute(url, img.get("data-src") or img.get("data-original") or img.get("src"))
+        if not src or src in seen or re.search(r"\.gif$|logo|icon|blank|spacer|pixel", src, re.I):
+            continue
+        seen.add(src)
+        cap = (img.get("alt") or img.get("title") or "").strip() or None
+        fig = img.getparent()
+        while fig is not None and fig.tag != "figure" and fig is not container:
+            fig = fig.getparent()
+        if fig is not None and fig.tag == "figure":
+            fc = fig.find(".//figcaption")
+            if fc is not None and clean_text(fc):
+                cap = clean_text(fc)
+        out.append(Image(src, cap))
+    return out
+
+
+def language(meta: Meta, body: str, profile: PortalProfile | None) -> str | None:
+    if meta.lang:
+        return meta.lang.split(",")[0].strip().split("-")[0].lower() or None
+    sample = body[:2000]
+    if sample and len(re.findall(r"[\u4e00-\u9fff]", sample)) > len(sample) * 0.2:
+        return "zh"
+    if profile is not None:
+        return profile.language
+    return "en" if sample and sample.isascii() else None
+
+
+def is_article(body: str, found_ld: float, all_blocks: list[Block], meta: Meta, has_date: bool) -> bool:
+    """List and home pages: lots of links, little running text, no byline."""
+    if meta.og_type and meta.og_type.lower() in ("article", "news", "news.article"):
+        return len(body) > 0
+    if meta.ld_type and meta.ld_type != "webpage":
+        return len(body) > 0
+    n = text_len(body)
+    if n < 120:
+        return False
+    # An article has running text: at least one sentence-like paragraph. Column pages hold titles,
+    # dates and menus.
+    if not any(text_len(p) >= 50 and len(_SENTENCE_PUNCT.findall(p)) >= 2 for p in body.split("\n")):
+        return False
+    total = sum(len(b.text) for b in all_blocks) or 1
+    linked = sum(b.link for b in all_blocks)
+    page_ld = linked / total
+    if found_ld > 0.5:
+        return False
+    if page_ld > 0.65 and n < 1200 and not has_date:
+        return False
+    if n < 300 and not has_date:
+        return False
+    return True
