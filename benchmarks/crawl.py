@@ -76,7 +76,9 @@ def bare_main(proxy: str, out: str) -> None:
 
     settings = {"ROBOTSTXT_OBEY": True, "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
                 "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING",
-                "TELNETCONSOLE_ENABLED": False, "COOKIES_ENABLED": False}
+                "TELNETCONSOLE_ENABLED": False, "COOKIES_ENABLED": False,
+                # The same Scrapy tuning as newscrawler's settings, so the ratio measures our pipeline only.
+                "CONCURRENT_ITEMS": 16}
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(BareSpider)
     process.crawl(crawler)

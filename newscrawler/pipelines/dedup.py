@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from newscrawler.dedup.engine import Deduplicator
@@ -35,8 +35,8 @@ class DedupPipeline:
         return cls(crawler)
 
     def open_spider(self, spider=None) -> None:
-        store = for_crawler(self.crawler)
-        self.dedup = Deduplicator(store.dedup)
+        self.store = for_crawler(self.crawler)
+        self.dedup = Deduplicator(self.store.dedup)
 
     async def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
         done: Deferred = Deferred()
@@ -49,8 +49,8 @@ class DedupPipeline:
             self._timer = reactor.callLater(self.max_wait, self.flush)
         return await maybe_deferred_to_future(done)
 
-    def close_spider(self, spider=None) -> None:
-        self.flush(final=True)
+    async def close_spider(self, spider=None) -> None:
+        await maybe_deferred_to_future(self.flush(final=True))
 
     def original(self, item: dict[str, Any]) -> bool:
         """Whether the item is its outlet's own article: no 来源, or a 来源 that is the site itself."""
@@ -59,17 +59,23 @@ class DedupPipeline:
         profile = profile_for(self.crawler, item.get("site"))
         return item["source"] in site_outlets(item.get("site"), profile.name if profile else None)
 
-    def flush(self, final: bool = False) -> None:
+    def flush(self, final: bool = False) -> Deferred:
+        """Decide the waiting batch on the store's writer thread (so fetching goes on meanwhile, and batches
+        are decided in order with the store's writes); each waiting item is released with its decision."""
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
         batch, self.pending = self.pending, []
+        return deferred_from_coro(self._decide(batch, final))
+
+    async def _decide(self, batch: list[tuple[dict[str, Any], Deferred]], final: bool) -> None:
         if not batch:
             return
         items = [it for it, _ in batch]
         stats = self.crawler.stats
         try:
-            decisions = self.dedup.process(items, [self.original(it) for it in items], final=final)
+            decisions = await self.store.in_writer(self.dedup.process, items, [self.original(it) for it in items],
+                                                   final=final)
         except Exception:
             # Storing the articles matters more than clustering them: pass them on undecided.
             logger.exception("dedup failed for a batch of %d items; stored without a cluster", len(items))

@@ -34,25 +34,25 @@ class StorePipeline:
     def open_spider(self, spider=None) -> None:
         self.store = for_crawler(self.crawler)
 
-    def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
+    async def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
         if self.failed:
             self._spill([item])
             return item
         self.buffer.append(item)
         if len(self.buffer) >= self.batch_size:
-            self.flush()
+            await self.flush()
         return item
 
-    def close_spider(self, spider=None) -> None:
-        self.flush(final=True)
+    async def close_spider(self, spider=None) -> None:
+        await self.flush(final=True)
 
-    def flush(self, final: bool = False) -> None:
+    async def flush(self, final: bool = False) -> None:
         batch, self.buffer = self.buffer, []
         if not batch:
             return
         stats = self.crawler.stats
         try:
-            counts = self.store.upsert_articles(batch, final=final)
+            counts = await self.store.in_writer(self.store.upsert_articles, batch, final=final)
         except StoreError as exc:
             self.failed = True
             stats.inc_value("store/errors")

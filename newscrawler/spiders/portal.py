@@ -18,12 +18,16 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from newscrawler.extract import ExtractionError, extract, merge_pages
+from newscrawler.extract import ExtractionError, merge_pages
+from newscrawler.extract.pool import ExtractorPool
 from newscrawler.normalize.urls import canonical_url
 from newscrawler.profiles import PortalProfile, select_profiles
 from newscrawler.store import for_crawler
 
 MAX_ARTICLE_PAGES = 20
+# Column pages are walked one after another (each decides whether to go on), so they jump the queue of
+# article pages: otherwise the walk's tail leaves the crawl with little to fetch in parallel.
+LISTING_PRIORITY = 10
 MAX_RECORDED_ERRORS = 200
 _PAGE_NUMBER = re.compile(r"(\d+)(?=\D*$)")
 
@@ -54,6 +58,7 @@ class PortalSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.backfill = spider.backfill or crawler.settings.getbool("NEWSCRAWLER_BACKFILL")
         spider.store = for_crawler(crawler)
+        spider.extractor = ExtractorPool(crawler.settings.getint("EXTRACT_WORKERS", 0))
         if not crawler.settings.getbool("NEWSCRAWLER_IGNORE_POLITENESS"):
             slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
             for p in spider.profiles.values():
@@ -72,10 +77,11 @@ class PortalSpider(scrapy.Spider):
     def _listing(self, profile: PortalProfile, url: str, kind: str, page: int) -> scrapy.Request:
         self.listings_requested[profile.site] += 1
         return scrapy.Request(url, callback=self.parse_listing, errback=self.on_error, dont_filter=True,
+                              priority=LISTING_PRIORITY,
                               meta={"site": profile.site, "kind": kind, "page": page,
                                     "column": url if page == 0 else None, "download_slot": profile.site})
 
-    def parse_listing(self, response: Response):
+    async def parse_listing(self, response: Response):
         site = response.meta["site"]
         profile = self.profiles[site]
         article_links: dict[str, str] = {}
@@ -89,7 +95,7 @@ class PortalSpider(scrapy.Spider):
                 article_links.setdefault(canonical_url(url, profile), url)
             elif response.meta["kind"] == "column" and profile.is_pagination_url(url):
                 pagination.append(url)
-        known = self.store.known_urls(article_links)
+        known = await self.store.in_reader(self.store.known_urls, list(article_links))
         self.crawler.stats.inc_value("listing/article_links", len(article_links))
         self.crawler.stats.inc_value("listing/article_links_known", len(known))
         for key, url in article_links.items():
@@ -109,13 +115,14 @@ class PortalSpider(scrapy.Spider):
             self.listings_requested[site] += 1
             number, url = later[0]
             yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error,
-                                 meta={**response.meta, "page": number})
+                                 priority=LISTING_PRIORITY, meta={**response.meta, "page": number})
 
-    def parse_article(self, response: Response):
+    async def parse_article(self, response: Response):
         site = response.meta["site"]
         profile = self.profiles[site]
         try:
-            article = extract(response.body, response.url, headers=_headers(response), profile=profile)
+            article = await self.extractor.extract(response.body, response.url, headers=_headers(response),
+                                                   profile=profile)
         except ExtractionError as exc:
             self._record_error(response.url, "extraction", str(exc))
             self.crawler.stats.inc_value(f"item_dropped_reasons/{type(exc).__name__}")
@@ -171,6 +178,7 @@ class PortalSpider(scrapy.Spider):
             self.logger.error("cannot extract %s: %s", url, reason)
 
     def closed(self, reason: str) -> None:
+        self.extractor.close()
         self.store.record_dead_links(self.dead_links)
 
     def failed_portals(self) -> list[str]:
