@@ -109,3 +109,13 @@ def test_pages_under_a_german_aside_and_dotted_dates():
     assert art.headline == "Frank Witzel erhält Deutschen Buchpreis 2015"
     assert art.articleBody.startswith("Frankfurt/Main (dpa) - Für einen Roman über die alte Bundesrepublik")
     assert art.inLanguage == "de"
+
+
+def test_images_are_absolute_with_the_caption_printed_under_them():
+    # cjn.cn: <center><img alt="点击查看高清原图" src="./W020201004753948174832.jpeg"></center> then a <p>
+    # holding the caption; the alt text names the widget, not the picture.
+    art = extract(_page("portal-pages/cjn.cn/1.html"), "http://news.cjn.cn/sywh/202010/t3714581.htm")
+    first = art.images[0]
+    assert first.url == "http://news.cjn.cn/sywh/202010/W020201004753948174832.jpeg"
+    assert first.caption == "英国《泰晤士报》网站题为《蓬勃发展的武汉再次充满欢声笑语》的报道截图。"
+    assert art.mainImage == first.url

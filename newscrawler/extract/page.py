@@ -68,7 +68,38 @@ def next_page(doc: etree._Element, url: str) -> str | None:
     return None
 
 
+# alt/title texts that describe the widget, not the picture.
+_UI_ALT = re.compile(r"^(?:点击|點擊|查看|放大|原图|原圖|图片|圖片|image|photo|picture|img|\d+)", re.I)
+_CAPTION_HOLDERS = frozenset({"p", "div", "span", "center", "font", "td"})
+
+
+def _caption(img: etree._Element, container: etree._Element) -> str | None:
+    """figcaption; else the short line the image sits in or the one right under it (Chinese CMSs centre
+    the caption in the next <p>); else a descriptive alt/title."""
+    el = img.getparent()
+    while el is not None and el is not container:
+        if el.tag == "figure":
+            fc = el.find(".//figcaption")
+            if fc is not None and clean_text(fc):
+                return clean_text(fc)
+            break
+        el = el.getparent()
+    holder = img.getparent()
+    if holder is not None and holder is not container and holder.tag in _CAPTION_HOLDERS:
+        own = clean_text(holder)
+        if 0 < len(own) <= 100:
+            return own
+        nxt = holder.getnext()
+        if not own and nxt is not None and nxt.tag in _CAPTION_HOLDERS and nxt.find(".//img") is None:
+            text = clean_text(nxt)
+            if 0 < len(text) <= 80:
+                return text
+    alt = (img.get("alt") or img.get("title") or "").strip()
+    return alt if alt and not _UI_ALT.match(alt) else None
+
+
 def images(container: etree._Element | None, url: str) -> list[Image]:
+    """Images of the article body, absolute URLs (lazy-loading attributes first), with captions."""
     if container is None:
         return []
     out: list[Image] = []
@@ -78,15 +109,7 @@ def images(container: etree._Element | None, url: str) -> list[Image]:
         if not src or src in seen or re.search(r"\.gif$|logo|icon|blank|spacer|pixel", src, re.I):
             continue
         seen.add(src)
-        cap = (img.get("alt") or img.get("title") or "").strip() or None
-        fig = img.getparent()
-        while fig is not None and fig.tag != "figure" and fig is not container:
-            fig = fig.getparent()
-        if fig is not None and fig.tag == "figure":
-            fc = fig.find(".//figcaption")
-            if fc is not None and clean_text(fc):
-                cap = clean_text(fc)
-        out.append(Image(src, cap))
+        out.append(Image(src, _caption(img, container)))
     return out
 
 
