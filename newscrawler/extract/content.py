@@ -317,13 +317,16 @@ def find_main(all_blocks: list[Block], anchor: int = -1,
     assert best is not None
     # A page of repeated entries (blog posts, forum replies) sharing one tag and class: the first
     # entry is the article (the post itself, or the newest post of a blog page).
+    # Three or more make a list; a pair (a summary box and the body sharing a class) does not.
     cls = best.get("class")
     if cls:
-        for el, f in finals.items():
-            if el.tag == best.tag and el.get("class") == cls and f >= best_score * 0.05 \
-                    and first.get(el, 1 << 30) < first.get(best, 0):
-                best, best_score = el, f
-                break
+        same = [el for el in finals if el.tag == best.tag and el.get("class") == cls]
+        if len(same) >= 3:
+            for el in same:
+                f = finals[el]
+                if f >= best_score * 0.05 and first.get(el, 1 << 30) < first.get(best, 0):
+                    best, best_score = el, f
+                    break
     # A body split over several wrappers (one per few paragraphs): grow the container while the
     # parent adds more article text than boilerplate.
     # Wrappers that add nothing are skipped (up to 3 levels), and growth stops at another entry's
