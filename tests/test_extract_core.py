@@ -265,3 +265,17 @@ def test_merge_pages_skips_a_continuation_that_repeats_page_one():
     first = extract(_lyd_page(0, 2), "http://news.lyd.com.cn/system/2024/08/08/012000556.shtml")
     again = extract(_lyd_page(0, 2), "http://news.lyd.com.cn/system/2024/08/08/012000556_01.shtml")
     assert merge_pages([first, again]).articleBody == first.articleBody
+
+
+def test_western_page_without_profile_or_offset_is_not_given_chinas_zone():
+    body = "".join(f"<p>The council met for the {i}th time, and residents, who waited, were pleased.</p>"
+                   for i in range(5))
+    html = ("<html lang='en'><head><title>Council meets again - Gazette</title></head><body>"
+            "<h1>Council meets again</h1><p class='byline'>By Jane Roe</p><p>Published November 18, 2019 9:30 AM</p>"
+            f"<div class='story'>{body}</div></body></html>")
+    art = extract(html.encode(), "https://gazette.example/2019/11/18/council")
+    assert art.headline == "Council meets again"
+    assert art.authors == ["Jane Roe"]
+    assert art.datePublished == "2019-11-18T09:30:00+00:00"
+    assert art.inLanguage == "en" and art.script is None
+    assert "Published" not in art.articleBody and "Jane Roe" not in art.articleBody

@@ -28,6 +28,18 @@ _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=Tru
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>")
 
 
+def _zone_unknown(art: Article) -> None:
+    """A non-Chinese page with no profile: a date printed without an offset is taken as UTC rather than
+    as China's time (the default for the portals this crawler targets)."""
+    for field in ("datePublished", "dateModified"):
+        raw = getattr(art, field + "Raw")
+        if not raw or not getattr(art, field):
+            continue
+        as_utc = parse_date(raw, "UTC")
+        if as_utc is not None and as_utc.iso != (parse_date(raw, "Asia/Shanghai") or as_utc).iso:
+            setattr(art, field, as_utc.iso)
+
+
 def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
             profile: PortalProfile | None = None) -> Article:
     """Turn one fetched page into an Article (``isArticle`` False for pages holding none)."""
@@ -103,6 +115,8 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
     art.inLanguage = language(meta, art.articleBody, profile)
     if art.inLanguage in (None, "zh"):
         art.script = detect_script(art.articleBody or art.headline or "")
+    elif profile is None:
+        _zone_unknown(art)
     art.isArticle = is_article(art.articleBody, found.link_density, all_blocks, meta,
                                 bool(lab.get("pub") or lab.get("mod") or lab.get("bare") or meta.datePublished))
     if art.isArticle and not art.nextPage:

@@ -95,7 +95,25 @@ def moddate_in(line: str, tz: str | None) -> ParsedDate | None:
     return parse_date(m.group("v")[:40], tz) if m else None
 
 
+_LATIN_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|der|da|di|la|le|bin|al)){0,4}")
+
+
+def _latin_names(value: str) -> list[str]:
+    """Western bylines separate people with commas and "and"; words inside a name are not separators."""
+    names = []
+    for part in re.split(r"\s*(?:,|;|&|\band\b|\|)\s*", value.strip()):
+        part = part.strip(" .")
+        if not part:
+            continue
+        if not _LATIN_NAME.fullmatch(part):
+            break
+        names.append(part.title() if part.isupper() else part)
+    return names[:6]
+
+
 def split_names(value: str) -> list[str]:
+    if re.match(r"\s*[A-Za-z]", value) and re.search(r"[A-Za-z]+\s+[A-Za-z]", value):
+        return _latin_names(value)
     names = []
     # Names run until the first token that is not one ("安东尼 10分钟" → 安东尼).
     for part in re.split(r"[\s、，,;；/／和及]+|\band\b", value):
