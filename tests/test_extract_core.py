@@ -279,3 +279,17 @@ def test_western_page_without_profile_or_offset_is_not_given_chinas_zone():
     assert art.datePublished == "2019-11-18T09:30:00+00:00"
     assert art.inLanguage == "en" and art.script is None
     assert "Published" not in art.articleBody and "Jane Roe" not in art.articleBody
+
+
+def test_a_body_selector_that_matches_nothing_falls_back_to_the_heuristics():
+    profile = parse_profile({
+        "site": "hnr", "hosts": ["hnr.cn"], "start_urls": ["http://news.hnr.cn/"],
+        "article_url_pattern": r"^https?://news\.hnr\.cn/\d{6}/\d{2}/\d+\.html$",
+        "selectors": {"articleBody": "div#text_fix"},
+    }, "hnr.toml")
+    html = ("<html><head><meta charset='utf-8'><title>新版页面标题_映象网</title></head><body><h1>新版页面标题</h1>"
+            "<div id='text_fix'></div><div class='article-content'>"
+            + "".join(f"<p>改版后的正文第{i}段，内容足够长，包含逗号，也包含句号。</p>" for i in range(4))
+            + "</div></body></html>")
+    art = extract(html.encode(), "http://news.hnr.cn/202405/08/3400061.html", profile=profile)
+    assert art.articleBody.startswith("改版后的正文第0段") and art.articleBody.count("\n") == 3

@@ -67,10 +67,10 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
     art.headline = art.headline or headline
 
     anchor = -1
-    if body_el is not None:
-        sub = blocks(body_el)
+    sub = blocks(body_el) if body_el is not None else []
+    if sum(len(b.text) for b in sub) >= 20:
         found = Found(body_el, sub, sum(b.link for b in sub) / max(1, sum(len(b.text) for b in sub)))
-    else:
+    else:  # no body selector, or the portal changed its layout and it matches nothing useful
         anchor = find_anchor(all_blocks, hidx)
         found = find_main(all_blocks, anchor, is_entry_header, labels.is_byline)
     lines = body_lines(found, art.headline)
