@@ -19,7 +19,7 @@ PUB_LABELS = (r"(?:发布时间|發佈時間|發布時間|发表时间|發表時
 MOD_LABELS = r"(?:更新时间|更新時間|更新日期|修改时间|修改時間|最后更新|最後更新|Updated)"
 AUTHOR_LABELS = (r"(?:作\s*者|撰\s*文|撰稿人?|执笔人?|執筆人?|本报记者|本報記者|记\s*者|記\s*者|实习生|實習生|"
                  r"文\s*/\s*图|文\s*/\s*圖|图\s*/\s*文|圖\s*/\s*文|文\s*图|(?<![\u4e00-\u9fff])文(?=\s*[/丨|｜：:])|发布者|發佈者|"
-                 r"发帖人|楼主|By)")
+                 r"发帖人|楼主)")
 # Reporters printed without a separator: "本报记者罗科苏盈发自北京", "（记者陈智 整合）".
 REPORTER_RE = re.compile(r"(?:^|[（(\s]|本报|本報|报|報|社|台|网|網)(?:记者|記者|实习生|實習生)"
                          r"(?!走进|走進|来到|來到|从|從|在|获悉|獲悉|了解|采访|採訪|近日|日前|"
@@ -127,7 +127,14 @@ def split_names(value: str) -> list[str]:
     return names[:6]
 
 
+# "By Jane Roe" only opens a line: mid-line "By" is a title's word ("Stand By Me").
+EN_BY = re.compile(r"^\s*(?:By|BY)\s+(?P<v>[A-Z].{1,80})")
+
+
 def authors_in(line: str) -> list[str]:
+    m = EN_BY.match(line)
+    if m:
+        return split_names(re.split(r"\s*(?:[|•·–—]|\s{2,}|\b(?:on|at|Published|Updated)\b)", m.group("v"))[0])
     m = BY_AFTER_DATE.search(line)
     if m and not re.search(r"©|\(c\)|copyright", line, re.I):
         return [m.group("v")]

@@ -113,12 +113,18 @@ def images(container: etree._Element | None, url: str) -> list[Image]:
     return out
 
 
+_LANG_CODE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{2,8})*$")
+
+
 def language(meta: Meta, body: str, profile: PortalProfile | None) -> str | None:
-    if meta.lang:
-        return meta.lang.split(",")[0].strip().split("-")[0].lower() or None
+    """Chinese text says so itself; else the page's declared language (when it is a language code —
+    pages write charsets there too), else the profile's, else English for plain-ASCII text."""
     sample = body[:2000]
     if sample and len(re.findall(r"[\u4e00-\u9fff]", sample)) > len(sample) * 0.2:
-        return "zh"
+        return "ja" if len(re.findall(r"[\u3040-\u30ff]", sample)) > len(sample) * 0.05 else "zh"
+    m = _LANG_CODE.match((meta.lang or "").split(",")[0].strip().lower())
+    if m and m.group(1) not in ("utf", "gbk", "big", "iso"):
+        return m.group(1)
     if profile is not None:
         return profile.language
     return "en" if sample and sample.isascii() else None
