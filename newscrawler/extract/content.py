@@ -35,7 +35,8 @@ _PUNCT = re.compile(r"[，。、；：！？,;:!?．“”「」《》…—]|\.
 # Runs of ASCII whitespace collapse; no-break and ideographic spaces are part of the text as printed.
 _WS = re.compile(r"[ \t\r\n\f\v]+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
-# Class/id words of boilerplate containers (a light touch: only used to damp scores).
+# Class/id words of boilerplate and of article containers: they nudge a candidate's score (±25), the
+# text decides.
 _NEG = re.compile(r"comment|footer|foot|sidebar|side|related|recommend|share|social|nav|menu|banner|"
                   r"breadcrumb|copyright|advert|\bad\b|ads|promo|hot|rank|links|widget|popular|sponsor|"
                   r"disclaimer|subscribe|newsletter|tags?\b|login|toolbar|pager|pagination|crumb|"
@@ -67,8 +68,7 @@ END_MARK = re.compile(
     r"推荐阅读|推薦閱讀|延伸阅读|延伸閱讀|网友评论|網友評論|热门评论|发表评论|發表評論))")
 
 
-# Headings that open a comment thread or a related-links box: once the article has begun, nothing
-# after them is article text.
+# Headings that open a comment thread: once the article has begun, nothing after them is article text.
 STOP_HEAD = re.compile(
     r"^(?:网友|網友|读者|讀者|最新|热门|熱門|全部|精彩)?(?:评论|評論|留言|回复|回覆|跟帖)(?:列表|区|區|\s*\(\d+\))?$"
     r"|^(?:发表|發表|我要|查看)(?:评论|評論|留言)"
@@ -98,11 +98,12 @@ def is_stop(b: Block) -> bool:
     parent = b.el.getparent()
     if parent is None:
         return False
-    def chars(el: etree._Element) -> int:
-        return len(_WS.sub("", text_of(el)))
+    plain = _chars(parent) - sum(_chars(a) for a in parent.iter("a"))
+    return plain - _chars(b.el) > 150
 
-    plain = chars(parent) - sum(chars(a) for a in parent.iter("a"))
-    return plain - chars(b.el) > 150
+
+def _chars(el: etree._Element) -> int:
+    return len(_WS.sub("", text_of(el)))
 
 
 @dataclass(slots=True)
