@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -238,144 +238,163 @@ def _other_entry(all_blocks: list[Block], outer: list[int] | None, inner: list[i
     return False
 
 
-def find_main(all_blocks: list[Block], anchor: int = -1,
-              is_header: Callable[[str], bool] = lambda t: False,
-              is_byline: Callable[[str], bool] = lambda t: False) -> Found:
-    """``anchor``: index of the headline or byline block when known. Blogs and forums put several posts
-    or a comment thread on the page, often longer than the article; the article is the text right
-    after its headline/byline, so candidates starting there are preferred."""
-    scores: dict[etree._Element, float] = {}
-    first: dict[etree._Element, int] = {}
-    value: dict[etree._Element, float] = {}
-    span: dict[etree._Element, list[int]] = {}  # first and last block index under each element
-    totals: dict[etree._Element, list[int]] = {}
+@dataclass
+class _Tally:
+    """Per element: score from the text blocks it holds (itself and as parent), the index of its first
+    scored block, value (good text minus furniture, whole subtree), block span, text and link totals."""
+    scores: dict = field(default_factory=dict)
+    first: dict = field(default_factory=dict)
+    value: dict = field(default_factory=dict)
+    span: dict = field(default_factory=dict)
+    totals: dict = field(default_factory=dict)
+    chains: dict = field(default_factory=dict)  # element → [itself, ancestors…], shared by its blocks
+
+    def weighted(self, el: etree._Element) -> float:
+        total, linked = self.totals.get(el, (1, 0))
+        return (self.scores.get(el, 0.0) + _class_weight(el)) * (1 - linked / max(total, 1))
+
+
+def _block_score(b: Block, tl: int) -> float:
+    return (1 + len(_PUNCT.findall(b.text)) + min(tl / 100, 3)) * (1 - b.link / len(b.text))
+
+
+def _tally(all_blocks: list[Block], anchor: int, is_byline: Callable[[str], bool]) -> _Tally:
+    t = _Tally()
     stopped = False
     text_after_anchor = 0.0
-    chains: dict[etree._Element, list[etree._Element]] = {}  # ancestors (self first), shared per element
     for b in all_blocks:
         n = len(b.text)
-        chain = chains.get(b.el)
+        chain = t.chains.get(b.el)
         if chain is None:
-            chain = [b.el, *b.el.iterancestors()]
-            chains[b.el] = chain
+            chain = t.chains[b.el] = [b.el, *b.el.iterancestors()]
         tl = text_len(b.text)
         if not stopped and anchor >= 0 and b.idx > anchor and text_after_anchor >= 10 and is_stop(b):
             stopped = True
         good = not stopped and tl >= 25 and b.link <= n * 0.5 and b.el.tag != "h1" and b.idx != anchor \
             and not (n < 120 and is_byline(b.text))
-        # Value for growing the chosen container: good text adds, menus/link lists/comments cost.
-        v = (1 + len(_PUNCT.findall(b.text)) + min(tl / 100, 3)) * (1 - b.link / n) if good \
-            else (0.0 if b.idx == anchor or b.el.tag == "h1" else -(1 + tl / 40))
+        # Good text adds value, menus/link lists/comments cost it (the headline is neutral).
+        v = _block_score(b, tl) if good else (0.0 if b.idx == anchor or b.el.tag == "h1" else -(1 + tl / 40))
         for anc in chain:
-            t = totals.get(anc)
-            if t is None:
-                totals[anc] = [n, b.link]
-                value[anc] = v
-                span[anc] = [b.idx, b.idx]
+            tot = t.totals.get(anc)
+            if tot is None:
+                t.totals[anc] = [n, b.link]
+                t.value[anc] = v
+                t.span[anc] = [b.idx, b.idx]
             else:
-                t[0] += n
-                t[1] += b.link
-                value[anc] += v
-                span[anc][1] = b.idx
+                tot[0] += n
+                tot[1] += b.link
+                t.value[anc] += v
+                t.span[anc][1] = b.idx
         if not good:
             continue
-        score = (1 + len(_PUNCT.findall(b.text)) + min(tl / 100, 3)) * (1 - b.link / n)
+        score = _block_score(b, tl)
         el = b.el
         if el.tag == "li":  # list items are mostly menus, link lists and comment threads
             score /= 2
         if anchor >= 0 and b.idx > anchor:
             text_after_anchor += score
-        if el.tag in PARA_TAGS:
-            c1, c2 = el.getparent(), None
-            if c1 is not None:
-                c2 = c1.getparent()
-        else:
-            c1, c2 = el, el.getparent()
+        # A paragraph scores for its container and half for the one above; a div holding text directly
+        # is a container itself.
+        c1 = el.getparent() if el.tag in PARA_TAGS else el
+        c2 = c1.getparent() if c1 is not None else None
         for c, w in ((c1, 1.0), (c2, 0.5)):
             if c is not None:
-                scores[c] = scores.get(c, 0.0) + score * w
-                if c not in first:
-                    first[c] = b.idx
-    if not scores:
-        return Found(None, [], 1.0)
+                t.scores[c] = t.scores.get(c, 0.0) + score * w
+                t.first.setdefault(c, b.idx)
+    return t
+
+
+def _pick(t: _Tally, anchor: int) -> tuple[etree._Element, float]:
+    finals = {el: t.weighted(el) for el in t.scores}
+    top = max(t.scores.values())
     best, best_score = None, -1e9
-    finals: dict[etree._Element, float] = {}
-    for el, s in scores.items():
-        total, linked = totals.get(el, [1, 0])
-        ld = linked / total if total else 0
-        final = (s + _class_weight(el)) * (1 - ld)
-        finals[el] = final
-    top = max(scores.values())
     for el, final in finals.items():
         # Near the anchor, a candidate with a real share of the text wins over a longer one further
         # away; a lone standfirst under the headline does not.
-        start = first.get(el, -99)
-        if anchor >= 0 and scores[el] >= top * 0.2 and anchor < start <= anchor + 8:
+        start = t.first.get(el, -99)
+        if anchor >= 0 and t.scores[el] >= top * 0.2 and anchor < start <= anchor + 8:
             final *= 3 if start <= anchor + 3 else 2
             finals[el] = final
         if final > best_score:
             best, best_score = el, final
-    assert best is not None
     # A page of repeated entries (blog posts, forum replies) sharing one tag and class: the first
-    # entry is the article (the post itself, or the newest post of a blog page).
-    # Three or more make a list; a pair (a summary box and the body sharing a class) does not.
+    # entry is the article (the post itself, or the newest post of a blog page). Three or more make a
+    # list; a pair (a summary box and the body sharing a class) does not.
     cls = best.get("class")
     if cls:
         same = [el for el in finals if el.tag == best.tag and el.get("class") == cls]
         if len(same) >= 3:
             for el in same:
-                f = finals[el]
-                if f >= best_score * 0.05 and first.get(el, 1 << 30) < first.get(best, 0):
-                    best, best_score = el, f
-                    break
-    # A body split over several wrappers (one per few paragraphs): grow the container while the
-    # parent adds more article text than boilerplate.
-    # Wrappers that add nothing are skipped (up to 3 levels), and growth stops at another entry's
-    # header (a date line or byline: the next blog post or forum reply).
+                if finals[el] >= best_score * 0.05 and t.first.get(el, 1 << 30) < t.first.get(best, 0):
+                    return el, finals[el]
+    return best, best_score
+
+
+def _grow(best: etree._Element, t: _Tally, all_blocks: list[Block],
+          is_header: Callable[[str], bool]) -> etree._Element:
+    """A body split over several wrappers (one per few paragraphs): grow the container while an
+    ancestor (up to 3 levels: wrappers that add nothing are skipped) adds more article text than
+    furniture, and stop at another entry's header (the next blog post or forum reply)."""
     while True:
-        up, target, cur = best.getparent(), None, value.get(best, 0.0)
+        up, target, cur = best.getparent(), None, t.value.get(best, 0.0)
         for _ in range(3):
             if up is None or up.tag in ("body", "html"):
                 break
-            if value.get(up, 0.0) > cur + 0.5:
+            if t.value.get(up, 0.0) > cur + 0.5:
                 target = up
                 break
             up = up.getparent()
-        if target is None or _other_entry(all_blocks, span.get(target), span.get(best), is_header):
-            break
+        if target is None or _other_entry(all_blocks, t.span.get(target), t.span.get(best), is_header):
+            return best
         best = target
-    # Siblings with similar scores belong to the article too.
+
+
+def _members(best: etree._Element, best_score: float, t: _Tally) -> set[etree._Element]:
+    """The container and its siblings that score like article text too."""
     members = {best}
     parent = best.getparent()
     if parent is not None:
         threshold = max(10.0, best_score * 0.2)
         for sib in parent:
-            if sib is best or not isinstance(sib.tag, str):
-                continue
-            s = scores.get(sib)
-            if s is not None:
-                total, linked = totals.get(sib, [1, 0])
-                if (s + _class_weight(sib)) * (1 - linked / max(total, 1)) >= threshold:
-                    members.add(sib)
-    # Inside the container, linked boxes (two or more blocks) worth less than nothing are furniture:
-    # tickers, "most popular" lists, share bars. Single short lines (subheadings) and unlinked lists stay.
+            if sib is not best and sib in t.scores and t.weighted(sib) >= threshold:
+                members.add(sib)
+    return members
+
+
+def _collect(members: set[etree._Element], t: _Tally, all_blocks: list[Block]) -> list[Block]:
+    """The members' blocks, minus linked boxes (two or more blocks) worth less than nothing: tickers,
+    "most popular" lists, share bars. Single short lines (subheadings) and unlinked lists stay."""
     chosen = []
     # A subtree's blocks are contiguous: only the members' index ranges need looking at.
-    indices = sorted({i for m in members if m in span for i in range(span[m][0], span[m][1] + 1)})
+    indices = sorted({i for m in members if m in t.span for i in range(t.span[m][0], t.span[m][1] + 1)})
     for i in indices:
         b = all_blocks[i]
         furniture = False
-        for anc in chains[b.el]:
+        for anc in t.chains[b.el]:
             if anc in members:
                 if not furniture:
                     chosen.append(b)
                 break
-            sp = span.get(anc)
-            if sp and sp[1] > sp[0] and value.get(anc, 0.0) < 0:
-                t_all, t_link = totals.get(anc, (1, 0))
-                if t_link >= 0.25 * t_all:
-                    furniture = True
-    total, linked = totals.get(best, [1, 0])
+            sp = t.span.get(anc)
+            if sp and sp[1] > sp[0] and t.value.get(anc, 0.0) < 0:
+                t_all, t_link = t.totals.get(anc, (1, 0))
+                furniture = furniture or t_link >= 0.25 * t_all
+    return chosen
+
+
+def find_main(all_blocks: list[Block], anchor: int = -1,
+              is_header: Callable[[str], bool] = lambda t: False,
+              is_byline: Callable[[str], bool] = lambda t: False) -> Found:
+    """The article's container and blocks. ``anchor``: index of the headline or byline block when known.
+    Blogs and forums put several posts or a comment thread on the page, often longer than the article;
+    the article is the text right after its headline/byline, so candidates starting there are preferred."""
+    t = _tally(all_blocks, anchor, is_byline)
+    if not t.scores:
+        return Found(None, [], 1.0)
+    best, best_score = _pick(t, anchor)
+    best = _grow(best, t, all_blocks, is_header)
+    chosen = _collect(_members(best, best_score, t), t, all_blocks)
+    total, linked = t.totals.get(best, [1, 0])
     return Found(best, chosen, linked / max(total, 1))
 
 
