@@ -293,3 +293,18 @@ def test_a_body_selector_that_matches_nothing_falls_back_to_the_heuristics():
             + "</div></body></html>")
     art = extract(html.encode(), "http://news.hnr.cn/202405/08/3400061.html", profile=profile)
     assert art.articleBody.startswith("改版后的正文第0段") and art.articleBody.count("\n") == 3
+
+
+@pytest.mark.parametrize("url,href,want", [
+    ("http://a.cn/gov/202401/t20240101_123.html", "t20240101_123_2.html", "http://a.cn/gov/202401/t20240101_123_2.html"),
+    ("http://a.cn/gov/202401/t20240101_123_2.html", "t20240101_123_3.html",
+     "http://a.cn/gov/202401/t20240101_123_3.html"),
+    ("http://a.cn/news/2024/0101/index.html", "index_2.html", "http://a.cn/news/2024/0101/index_2.html"),
+    ("http://a.cn/show.php?id=7", "show.php?id=7&page=2", "http://a.cn/show.php?id=7&page=2"),
+    ("http://a.cn/gov/202401/t20240101_123.html", "t20240101_124.html", None),
+])
+def test_next_page_url_shapes(url, href, want):
+    html = ('<html><head><title>某文章</title></head><body><h1>某文章</h1><div class="c">'
+            + "".join(f"<p>这是第{i}段正文内容，足够长的一句话，用于测试翻页。</p>" for i in range(8))
+            + f'</div><a href="{href}">下一页</a></body></html>')
+    assert extract(html.encode(), url).nextPage == want

@@ -22,7 +22,9 @@ _CRUMB_LABEL = re.compile(r"(?:当前位置|當前位置|您现在的位置|您�
 _CRUMB_SEP = re.compile(r"\s*(?:>>|>|»|›|→|->|＞|/)\s*")
 _SENTENCE_PUNCT = re.compile(r"[，。；！？,.;!?]")
 _NEXT_TEXT = re.compile(r"^\s*(?:下一页|下一頁|下页|下頁|Next(?: page)?|next ›|›|»)\s*$", re.I)
-_PAGE_SUFFIX = re.compile(r"(?:[_-]\d{1,3}|index_\d+|_\d+_\d+)(?=\.\w+$)|[?&](?:page|p|pn)=\d+")
+# The page part of a continuation URL: a_01.shtml, index_2.html, t2024_123_2.html, ?page=2.
+# One or two digits: longer numbers are article ids (t20240101_123.html is not page 123 of anything).
+_PAGE_SUFFIX = re.compile(r"[_-]\d{1,2}(?=\.\w+$)|[?&](?:page|p|pn)=\d+")
 
 
 def absolute(base: str, href: str | None) -> str | None:
@@ -51,7 +53,8 @@ def breadcrumbs(all_blocks: list[Block]) -> list[str]:
 def next_page(doc: etree._Element, url: str) -> str | None:
     """The continuation of this article: a "下一页" link whose URL is this URL with a page suffix."""
     here = urlsplit(url)
-    stem = _PAGE_SUFFIX.sub("", here.path + ("?" + here.query if here.query else ""))
+    full = here.path + ("?" + here.query if here.query else "")
+    stem = _PAGE_SUFFIX.sub("", full)
     for a in doc.iter("a"):
         if not _NEXT_TEXT.match(text_of(a) or ""):
             continue
@@ -62,8 +65,8 @@ def next_page(doc: etree._Element, url: str) -> str | None:
         if t.netloc != here.netloc:
             continue
         tpath = t.path + ("?" + t.query if t.query else "")
-        if tpath != here.path and _PAGE_SUFFIX.sub("", tpath) in (
-                stem, stem.rsplit("/", 1)[0] + "/index.html"):
+        # Page 1 → 2: the target minus its page part is this URL; page 2 → 3: both share the stem.
+        if tpath != full and _PAGE_SUFFIX.sub("", tpath) in (full, stem, stem.rsplit("/", 1)[0] + "/index.html"):
             return target
     return None
 
@@ -141,7 +144,7 @@ def is_article(body: str, found_ld: float, all_blocks: list[Block], meta: Meta, 
         return False
     # An article has running text: at least one sentence-like paragraph. Column pages hold titles,
     # dates and menus.
-    if not any(text_len(p) >= 50 and len(_SENTENCE_PUNCT.findall(p)) >= 2 for p in body.split("\n")):
+    if not any(text_len(p) >= 40 and len(_SENTENCE_PUNCT.findall(p)) >= 2 for p in body.split("\n")):
         return False
     total = sum(len(b.text) for b in all_blocks) or 1
     linked = sum(b.link for b in all_blocks)
