@@ -154,6 +154,10 @@ def transform(kind: str, orig: dict, rng: random.Random, donor: str) -> tuple[st
         return headline, "\n".join([lead] + ps)
     if kind == "para_cut":
         units = split_for_cut(ps)
+        if len(units) < 3:
+            # One long block without sentence ends (a table, a list): cut its last sixth.
+            body = "\n".join(ps)
+            return headline, body[: len(body) * 5 // 6]
         i = rng.choice([len(units) - 1, rng.randrange(1, len(units))]) if len(units) > 1 else 0
         joiner = "\n" if units is ps else ""
         return headline, joiner.join(units[:i] + units[i + 1 :])
@@ -279,6 +283,10 @@ def evaluate(db: pymongo.database.Database, docs: list[dict], rng: random.Random
             key = doc["kind"] if doc["kind"].startswith("neg:") else "replay (any story)"
             per_kind[key][0] += not wrong
             per_kind[key][1] += 1
+            story = by_story[doc["story"]]
+            if doc["kind"].startswith("replay:") and len(story) > 1 and i != story[0]:
+                per_kind["replay copies (joined their story)"][0] += cluster[i] == cluster[story[0]]
+                per_kind["replay copies (joined their story)"][1] += 1
     false_pairs = sorted(pred_pairs - true_pairs)[:5]
     missed = [(docs[i]["kind"], docs[i]["story"], len(items[i]["matchKey"])) for i in range(len(docs))
               if docs[i]["kind"].startswith("copy:") and cluster[i] != cluster[

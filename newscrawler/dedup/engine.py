@@ -36,9 +36,10 @@ MIN_NEAR_CHARS = 60
 JACCARD_MIN = 0.5
 # Template stories (weather, markets, traffic) share almost all their words and differ in figures.
 NUMS_MIN = 3
-NUMS_CONTAINMENT_MIN = 0.75
+NUMS_AGREE_MIN = 0.6
 MAX_NUMS = 200
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Thresholds:
     jaccard: float = JACCARD_MIN
     min_near_chars: int = MIN_NEAR_CHARS
     nums_min: int = NUMS_MIN
-    nums_containment: float = NUMS_CONTAINMENT_MIN
+    nums_agree: float = NUMS_AGREE_MIN
 
 
 @dataclass
@@ -85,15 +86,27 @@ def exact_key(body_hash: str) -> int:
 
 
 def numbers(text: str) -> list[str]:
-    return sorted(set(_NUMBER.findall(text)))[:MAX_NUMS]
+    """The figures of a text in their slots: "ctx|number", ctx being the two characters before the
+    number with digits masked ("气温|25", "#月|15"), so a slot names what the figure measures."""
+    slots = []
+    for m in _NUMBER.finditer(text):
+        ctx = _DIGIT.sub("#", text[max(0, m.start() - 2) : m.start()])
+        slots.append(f"{ctx}|{m.group()}")
+    return sorted(set(slots))[:MAX_NUMS]
 
 
 def figures_agree(a: list[str], b: list[str], t: Thresholds) -> bool:
-    """Copies keep their figures (a cut paragraph loses some, so containment, not equality)."""
-    if len(a) < t.nums_min or len(b) < t.nums_min:
+    """False for template stories: the same slots ("气温", "#月", "成交额") holding other figures. Copies
+    agree in the slots they share; slots only one side has (a boilerplate date, an added lead) do not
+    count against them."""
+    ctx_a = {s.rpartition("|")[0] for s in a}
+    ctx_b = {s.rpartition("|")[0] for s in b}
+    shared = ctx_a & ctx_b
+    in_a = {s for s in a if s.rpartition("|")[0] in shared}
+    in_b = {s for s in b if s.rpartition("|")[0] in shared}
+    if min(len(in_a), len(in_b)) < t.nums_min:
         return True
-    common = len(set(a) & set(b))
-    return common / min(len(a), len(b)) >= t.nums_containment
+    return len(in_a & in_b) / min(len(in_a), len(in_b)) >= t.nums_agree
 
 
 def member(fp: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import numpy as np
 
 SHINGLE = 4
 NUM_PERM = 128
-BANDS = 10
+BANDS = 8
 ROWS = 2
 BAND_SHINGLE = 8
 _MASK32 = np.uint64(0xFFFFFFFF)

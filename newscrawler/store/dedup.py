@@ -26,7 +26,7 @@ FP_PROJECTION = {"cluster": 1, "bodyHash": 1, "bands": 1, "sig": 1, "nums": 1, "
                  "firstSeen": 1, "published": 1, "original": 1, "dedup": 1, "duplicateOf": 1}
 
 
-BAND_CHUNK_KEYS = 40
+BAND_CHUNK_KEYS = 80
 MAX_CANDIDATES_PER_KEY = 5
 
 
