@@ -228,3 +228,23 @@ def test_db_stats_json(crawled, recordings):
     assert stats["articles"] == len(recordings[1]["articles"])
     assert sum(stats["perSite"].values()) == stats["articles"]
     assert stats["lastRun"]["status"] == "ok"
+
+
+def test_db_find_and_show(crawled, recordings):
+    data = crawled[0]
+    manifest = recordings[1]
+    seed_copies = [a for a in manifest["articles"] if a["story"] == "seed"]
+    assert {a["script"] for a in seed_copies} == {"Hans", "Hant"}
+    # A Traditional query finds both the Simplified and the Traditional copy.
+    found = newscrawler(data, "db", "find", "總書記", "--site", "jzrb", "--json")
+    assert found.returncode == 0, found.stderr
+    urls = {json.loads(line)["canonicalUrl"] for line in found.stdout.splitlines()}
+    assert urls == {a["url"] for a in seed_copies}
+    dahe = newscrawler(data, "db", "find", "--site", "dahe", "--since", "2024-06-01", "--until", "2024-07-01",
+                       "--limit", "0", "--json")
+    expected = {a["url"] for a in manifest["articles"]
+                if a["site"] == "dahe" and "2024-06-01" <= a["datePublished"][:10] < "2024-07-01"}
+    assert {json.loads(line)["canonicalUrl"] for line in dahe.stdout.splitlines()} == expected
+    shown = newscrawler(data, "db", "show", seed_copies[0]["url"].replace("www.", ""))
+    assert shown.returncode == 0 and json.loads(shown.stdout)["canonicalUrl"] == seed_copies[0]["url"]
+    assert newscrawler(data, "db", "show", "http://www.jzrb.com/nope.shtml").returncode == 1

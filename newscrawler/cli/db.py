@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bson import ObjectId
 
 from newscrawler.cli.common import EXIT_STORE, open_store
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def add_parser(sub) -> None:
@@ -22,6 +27,21 @@ def add_parser(sub) -> None:
     runs.add_argument("--limit", type=int, default=10)
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(func=cmd_runs)
+    find = dbsub.add_parser("find", help="search stored articles (newest first)")
+    find.add_argument("text", nargs="?", help="a word or phrase in the headline or body (either script)")
+    find.add_argument("--site", help="portal short name, e.g. jzrb")
+    find.add_argument("--source", help="the outlet a story came from, e.g. 央视网")
+    find.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="published on or after (Asia/Shanghai)")
+    find.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="published before (Asia/Shanghai)")
+    find.add_argument("--limit", type=int, default=20, help="at most this many (0: all)")
+    find.add_argument("--json", action="store_true", help="whole documents as JSON Lines")
+    find.set_defaults(func=cmd_find)
+    show = dbsub.add_parser("show", help="one stored article in full, by URL")
+    show.add_argument("url")
+    show.set_defaults(func=cmd_show)
+    spill = dbsub.add_parser("load-spill", help="store the articles a failed run kept in a spill file")
+    spill.add_argument("path", help="DATA_DIR/spill/<run>.jsonl, as named in the failed run's record and log")
+    spill.set_defaults(func=cmd_load_spill)
     clusters = dbsub.add_parser("clusters", help="story clusters: one story, every URL it appeared under")
     clusters.add_argument("--limit", type=int, default=0, help="most recently grown first; 0 = all")
     clusters.add_argument("--json", action="store_true", help="one JSON object per cluster and line")
@@ -111,4 +131,88 @@ def cmd_clusters(args) -> int:
                   f"first seen {_fmt(m.get('firstSeen'))})")
     if not clusters and not args.json:
         print("no story seen more than once yet", file=sys.stderr)
+    return 0
+
+
+def cmd_load_spill(args) -> int:
+    """Articles a run could not write (the database went away) go in now, as the crawl would have stored them."""
+    path = Path(args.path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        print(f"newscrawler: cannot read spill file {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    items = []
+    for number, line in enumerate(lines, 1):
+        try:
+            items.append(revive_dates(json.loads(line)))
+        except ValueError as exc:
+            print(f"newscrawler: {path}:{number}: not a JSON article ({exc}); nothing loaded", file=sys.stderr)
+            return 2
+    store = open_store(args)
+    if store is None:
+        return EXIT_STORE
+    with store:
+        counts = store.upsert_articles(items, final=True)
+    path.rename(path.with_name(path.name + ".loaded"))
+    print(f"loaded {len(items)} articles from {path}: new {counts.new}, updated {counts.updated}, "
+          f"unchanged {counts.unchanged}")
+    return 0
+
+
+def revive_dates(item: dict[str, Any]) -> dict[str, Any]:
+    """Spill files hold datetimes as ISO strings; the store keeps them as dates."""
+    for key in ("datePublished", "dateModified", "fetchedAt"):
+        value = item.get(key)
+        if isinstance(value, str):
+            item[key] = datetime.fromisoformat(value)
+    return item
+
+
+def _day(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=SHANGHAI)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-03-23") from None
+
+
+def cmd_find(args) -> int:
+    from newscrawler.normalize.script import to_simplified
+
+    store = open_store(args)
+    if store is None:
+        return EXIT_STORE
+    projection = None if args.json else {"site": 1, "headline": 1, "datePublished": 1, "source": 1,
+                                         "canonicalUrl": 1, "_id": 0}
+    # A Traditional query also finds Simplified pages (and, through their Simplified key, Traditional ones).
+    texts = list(dict.fromkeys([args.text, to_simplified(args.text, "Hant")])) if args.text else None
+    with store:
+        docs = store.search(site=args.site, since=args.since, until=args.until, source=args.source,
+                            text=texts, limit=args.limit, projection=projection)
+    for doc in docs:
+        if args.json:
+            print(to_json(doc))
+            continue
+        date = doc.get("datePublished")
+        when = date.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if isinstance(date, datetime) else "—"
+        print(f"{when}  [{doc.get('site')}] {doc.get('headline')}  (来源: {doc.get('source') or '—'})  "
+              f"{doc.get('canonicalUrl')}")
+    if not docs and not args.json:
+        print("no article matches", file=sys.stderr)
+    return 0
+
+
+def cmd_show(args) -> int:
+    from newscrawler.normalize.urls import canonical_url
+    from newscrawler.profiles import profile_for_url
+
+    store = open_store(args)
+    if store is None:
+        return EXIT_STORE
+    with store:
+        doc = store.find_article(canonical_url(args.url, profile_for_url(args.url)))
+    if doc is None:
+        print(f"newscrawler: no stored article has the URL {args.url}", file=sys.stderr)
+        return 1
+    print(json.dumps(doc, ensure_ascii=False, default=_default, indent=2))
     return 0

@@ -58,7 +58,7 @@ class StorePipeline:
             stats.inc_value("store/errors")
             path = self._spill(batch)
             logger.error("%s; %d articles kept in %s; stopping the crawl", exc, len(batch), path)
-            if self.crawler.engine and not final:
+            if self.crawler.crawling and not final:
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_failed"))
             return
         stats.inc_value("articles/new", counts.new)

@@ -40,7 +40,7 @@ class StoreError(RuntimeError):
 
 def redact_uri(uri: str) -> str:
     """The URI with any password replaced by ***, for logs, errors and crawl records."""
-    return re.sub(r"^(mongodb(?:\+srv)?://[^:/@]+):[^@]*@", r"\1:***@", uri)
+    return re.sub(r"(mongodb(?:\+srv)?://[^:/@\s]+):[^@\s]*@", r"\1:***@", uri)
 
 
 def body_hash(text: str) -> str:
@@ -100,8 +100,7 @@ class Store:
             client.close()
             if server:
                 server.stop()
-            reason = str(exc).split(", Timeout:")[0]
-            raise StoreError(f"cannot reach MongoDB at {redact_uri(uri)}: {redact_uri(reason)}") from None
+            raise StoreError(f"cannot reach MongoDB at {redact_uri(uri)}: {_reason(exc)}") from None
         store = cls(client, db_name or config.database_name(), uri, server)
         store.ensure_indexes()
         return store
@@ -180,7 +179,10 @@ class Store:
         keys = list(dict.fromkeys(it["canonicalUrl"] for it in items))
         projection = {k: 1 for k in VERSIONED_FIELDS} | {"canonicalUrl": 1, "bodyHash": 1, "_id": 0}
         projection.pop("articleBody")
-        existing = {d["canonicalUrl"]: d for d in self.articles.find({"canonicalUrl": {"$in": keys}}, projection)}
+        try:
+            existing = {d["canonicalUrl"]: d for d in self.articles.find({"canonicalUrl": {"$in": keys}}, projection)}
+        except PyMongoError as exc:
+            raise StoreError(f"reading {len(keys)} articles from {self.display_uri} failed: {_reason(exc)}") from None
         ops = []
         for item in items:
             doc = {k: v for k, v in item.items() if not k.startswith("_")}
@@ -215,11 +217,35 @@ class Store:
         try:
             coll.bulk_write(ops, ordered=True)
         except PyMongoError as exc:
-            raise StoreError(f"writing {len(ops)} articles to {self.display_uri} failed: {exc}") from None
+            raise StoreError(f"writing {len(ops)} articles to {self.display_uri} failed: {_reason(exc)}") from None
         return counts
 
     def find_article(self, canonical_url: str) -> dict | None:
         return self.articles.find_one({"urls": canonical_url})
+
+    def search(self, *, site: str | None = None, since: datetime | None = None, until: datetime | None = None,
+               source: str | None = None, text: str | list[str] | None = None, cluster: Any = None, limit: int = 20,
+               projection: dict | None = None) -> list[dict]:
+        """Articles matching every given filter, newest first. `text` is a plain substring of the headline
+        or body (several: any of them), matched in the text as published and in the Simplified rendering of
+        Traditional pages; `source` matches the canonical outlet name."""
+        query: dict[str, Any] = {}
+        if site:
+            query["site"] = site
+        if since or until:
+            query["datePublished"] = {k: v for k, v in (("$gte", since), ("$lt", until)) if v}
+        if source:
+            query["source"] = source
+        if cluster is not None:
+            query["cluster"] = cluster
+        if text:
+            # The string form of $regex: SecantusDB ignores compiled patterns (notes/mongodb.md); no text
+            # index exists there, and MongoDB's has no Chinese tokenizer either, so this scans.
+            pattern = {"$regex": "|".join(re.escape(t) for t in ([text] if isinstance(text, str) else text))}
+            query["$or"] = [{"headline": pattern}, {"articleBody": pattern}, {"headlineSimplified": pattern},
+                            {"articleBodySimplified": pattern}]
+        cursor = self.articles.find(query, projection).sort("datePublished", DESCENDING)
+        return list(cursor.limit(limit) if limit else cursor)
 
     def count_articles(self, query: dict | None = None) -> int:
         return self.articles.count_documents(query or {})
@@ -243,7 +269,7 @@ class Store:
         try:
             return op(self.crawl_runs.with_options(write_concern=pymongo.WriteConcern(w=1, j=True)))
         except PyMongoError as exc:
-            raise StoreError(f"writing the crawl record to {self.display_uri} failed: {exc}") from None
+            raise StoreError(f"writing the crawl record to {self.display_uri} failed: {_reason(exc)}") from None
 
     def last_run(self) -> dict | None:
         return self.crawl_runs.find_one(sort=[("startedAt", DESCENDING)])
@@ -280,6 +306,11 @@ def for_crawler(crawler) -> Store:
         crawler._newscrawler_store = store
         crawler.signals.connect(store.close, signal=signals.engine_stopped)
     return store
+
+
+def _reason(exc: Exception) -> str:
+    """pymongo's message without the topology dump that follows it, and never with a password."""
+    return redact_uri(str(exc).split(", Timeout:")[0].split(" (configured timeouts")[0])
 
 
 def _differs(a: Any, b: Any) -> bool:

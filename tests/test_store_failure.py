@@ -1,0 +1,61 @@
+"""The database goes away mid-run: the unwritten batch is kept in a spill file, nothing is lost, and
+`newscrawler db load-spill` puts it back once the database is there again."""
+
+import asyncio
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scrapy.utils.test import get_crawler
+
+from newscrawler.extensions import EXIT_STORE_FAILED, exit_status
+from newscrawler.pipelines.store import StorePipeline
+from newscrawler.store import Store
+from newscrawler.store.server import ensure_server
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def item(n):
+    return {"canonicalUrl": f"http://www.example.cn/{n}.html", "url": f"http://www.example.cn/{n}.html",
+            "site": "demo", "headline": f"标题{n}", "articleBody": "正文第一段。\n正文第二段。",
+            "datePublished": datetime(2024, 3, 23, 12, tzinfo=UTC), "fetchedAt": datetime.now(UTC)}
+
+
+def test_database_gone_mid_run_spills_the_batch_and_fails_the_run(tmp_path):
+    server = ensure_server(tmp_path)
+    crawler = get_crawler(settings_dict={"NEWSCRAWLER_DATA_DIR": str(tmp_path), "STORE_BATCH_SIZE": 2})
+    crawler.stats.open_spider()
+    pipeline = StorePipeline(crawler)
+    pipeline.store = Store.open(uri=server.uri)
+
+    async def feed():
+        for n in range(2):
+            await pipeline.process_item(item(n))
+        server.stop()  # the database goes away
+        for n in range(2, 5):
+            await pipeline.process_item(item(n))
+        await pipeline.close_spider()
+
+    asyncio.run(feed())
+    stats = crawler.stats.get_stats()
+    assert stats["articles/new"] == 2 and stats["store/errors"] == 1
+    spill = Path(stats["store/spill_file"])
+    assert spill.parent == tmp_path / "spill"
+    spilled = [json.loads(line) for line in spill.read_text(encoding="utf-8").splitlines()]
+    assert [s["canonicalUrl"] for s in spilled] == [item(n)["canonicalUrl"] for n in range(2, 5)]
+    code, message = exit_status(stats, [], "store_failed")
+    assert code == EXIT_STORE_FAILED and str(spill) in message
+    pipeline.store.client.close()
+
+    # Once the database is back, the spill goes in; dates come back as dates.
+    result = subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(tmp_path), "db", "load-spill",
+                             str(spill)], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    with Store.open(data_dir=tmp_path) as store:
+        assert store.count_articles() == 5
+        doc = store.find_article(item(4)["canonicalUrl"])
+        assert doc["datePublished"] == datetime(2024, 3, 23, 12, tzinfo=UTC)
+    assert not spill.exists() and spill.with_suffix(".jsonl.loaded").exists()
