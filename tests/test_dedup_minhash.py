@@ -60,3 +60,17 @@ def test_identical_and_unrelated_texts():
 def test_short_and_empty_keys_do_not_crash():
     assert jaccard(signature(""), signature("")) == 1.0
     assert len(signature("短")) == DEFAULT.num_perm
+
+
+def test_figures_in_their_slots_tell_templates_from_copies():
+    from newscrawler.dedup.engine import Thresholds, figures_agree, numbers
+
+    t = Thresholds()
+    day = "郑州7月{d}日天气：最高气温{h}℃，最低气温{lo}℃，东北风{w}级，空气质量指数{a}。"
+    one, two = numbers(day.format(d=15, h=31, lo=22, w=3, a=80)), numbers(day.format(d=16, h=29, lo=20, w=2, a=65))
+    assert numbers("最高气温31℃") == ["气温|31"]
+    assert not figures_agree(one, two, t)
+    # A copy with a boilerplate date and an added lead keeps the figures it shares.
+    copy = numbers("发布时间：2024-05-12 10:33\n编者按：全市有3个区县。\n" + day.format(d=15, h=31, lo=22, w=3, a=80))
+    assert figures_agree(one, copy, t)
+    assert figures_agree(["气温|1"], ["气温|2"], t)  # too few figures to judge
