@@ -81,7 +81,9 @@ def import_pages(paths: list[str], url_map: str | None, overrides: dict) -> int:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newscrawler.settings")
     settings = get_project_settings()
     settings.setdict(overrides, priority="cmdline")
-    process = CrawlerProcess(settings, install_root_handler=False)
+    # Our handlers (stderr + the run's file) are installed already; Scrapy must not add its own.
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(ImportSpider)
     process.crawl(crawler, paths=paths, url_map=url_map)
     process.start()
