@@ -6,9 +6,10 @@
    when newscrawler.replay is installed), and transformations of ../shared/corpus bodies — true copies
    (script switch, new boilerplate, re-punctuation, a lead paragraph added, one cut, headline reworded,
    and all of script+boilerplate+cut at once) and hard negatives (two halves of one article as two
-   stories on one topic; daily weather / market / traffic template stories whose figures differ; two
-   parts of one series under a shared series intro). Scored on pairs: a predicted pair is two articles
-   put in one cluster; a true pair is two articles of one story.
+   stories on one topic; two stories around one quoted background paragraph; daily weather / market /
+   traffic template stories whose figures differ; two parts of one series under a shared series intro).
+   Scored on pairs: a predicted pair is two articles put in one cluster; a true pair is two articles of
+   one story.
 2. Cost curve: a fresh embedded server is filled with synthetic articles (random fragments of corpus
    text, so 4-grams are as common as in news while long runs are not) through the real Deduplicator; at
    each size a probe of 2,000 articles (70% new, 20% edited copies of stored ones, 10% exact copies) is
@@ -208,14 +209,16 @@ def template_stories(rng: random.Random, days: int = 15) -> list[dict]:
 
 def build_eval(originals: list[dict], rng: random.Random) -> list[dict]:
     rng.shuffle(originals)
-    cut = int(len(originals) * 0.65)
-    positives, negatives = originals[:cut], originals[cut:]
+    cut, donors_from = int(len(originals) * 0.6), int(len(originals) * 0.9)
+    # Donors give added leads and shared background paragraphs; they are not in the set themselves, so a
+    # borrowed paragraph never makes an unlabelled copy of an article in the set.
+    positives, negatives, donors = originals[:cut], originals[cut:donors_from], originals[donors_from:]
     docs = []
     for o in positives:
         story = f"story:{o['id']}"
         docs.append({"story": story, "kind": "original", "headline": o["headline"], "body": o["body"]})
         for kind in TRANSFORMS:
-            donor = rng.choice(originals)["body"]
+            donor = rng.choice(donors)["body"]
             headline, body = transform(kind, o, rng, donor)
             docs.append({"story": story, "kind": f"copy:{kind}", "headline": headline, "body": body})
     for n_neg, o in enumerate(negatives):
@@ -224,7 +227,15 @@ def build_eval(originals: list[dict], rng: random.Random) -> list[dict]:
         half = len(units) // 2
         joiner = "\n" if units is ps else ""
         first, second = joiner.join(units[:half]), joiner.join(units[half:])
-        if n_neg % 2 == 0:
+        if n_neg % 3 == 2:
+            # Two stories that quote the same background paragraph (an official statement, a profile of
+            # the project) around different reporting.
+            background = "".join(SENT.split(donors[n_neg % len(donors)]["body"])[:3])[:250]
+            for part, text in (("a", first), ("b", second)):
+                docs.append({"story": f"shared:{o['id']}:{part}", "kind": "neg:shared-background",
+                             "headline": o["headline"], "body": background + "\n" + text})
+            continue
+        if n_neg % 3 == 0:
             # One topic, two different stories (the two halves of one article).
             for part, text in (("a", first), ("b", second)):
                 docs.append({"story": f"topic:{o['id']}:{part}", "kind": "neg:same-topic", "headline": o["headline"],
