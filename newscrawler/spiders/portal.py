@@ -18,8 +18,7 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from newscrawler.extract import ExtractionError, merge_pages
-from newscrawler.extract.pool import ExtractorPool
+from newscrawler.extract import ExtractionError, extract, merge_pages
 from newscrawler.normalize.urls import canonical_url
 from newscrawler.profiles import PortalProfile, select_profiles
 from newscrawler.store import for_crawler
@@ -58,7 +57,6 @@ class PortalSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.backfill = spider.backfill or crawler.settings.getbool("NEWSCRAWLER_BACKFILL")
         spider.store = for_crawler(crawler)
-        spider.extractor = ExtractorPool(crawler.settings.getint("EXTRACT_WORKERS", 0))
         if not crawler.settings.getbool("NEWSCRAWLER_IGNORE_POLITENESS"):
             slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
             for p in spider.profiles.values():
@@ -117,12 +115,11 @@ class PortalSpider(scrapy.Spider):
             yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error,
                                  priority=LISTING_PRIORITY, meta={**response.meta, "page": number})
 
-    async def parse_article(self, response: Response):
+    def parse_article(self, response: Response):
         site = response.meta["site"]
         profile = self.profiles[site]
         try:
-            article = await self.extractor.extract(response.body, response.url, headers=_headers(response),
-                                                   profile=profile)
+            article = extract(response.body, response.url, headers=_headers(response), profile=profile)
         except ExtractionError as exc:
             self._record_error(response.url, "extraction", str(exc))
             self.crawler.stats.inc_value(f"item_dropped_reasons/{type(exc).__name__}")
@@ -178,7 +175,6 @@ class PortalSpider(scrapy.Spider):
             self.logger.error("cannot extract %s: %s", url, reason)
 
     def closed(self, reason: str) -> None:
-        self.extractor.close()
         self.store.record_dead_links(self.dead_links)
 
     def failed_portals(self) -> list[str]:
