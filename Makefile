@@ -36,7 +36,7 @@ bench-crawl: setup
 bench-extraction: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/extraction.py
 
-bench-dedup: setup
+bench-dedup: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/dedup.py
 
 clean:

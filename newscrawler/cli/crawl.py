@@ -6,16 +6,11 @@ import logging
 import os
 import sys
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 
-from newscrawler import config
-from newscrawler.cli.common import EXIT_STORE, EXIT_USAGE, open_store
+from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_spider
 from newscrawler.profiles import ProfileError, select_profiles
-from newscrawler.runlock import RunLock, RunLocked
 from newscrawler.store import redact_uri
-
-EXIT_LOCKED = 75  # EX_TEMPFAIL: cron may simply try again next time
 
 
 def add_parser(sub) -> None:
@@ -34,21 +29,7 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def setup_logging(log_file: Path, level: str) -> None:
-    """Every run logs to its own file as well as to stderr (cron mails stderr; the file stays)."""
-    fmt = logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s")
-    root = logging.getLogger()
-    root.setLevel(level)
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(log_file, encoding="utf-8")):
-        handler.setFormatter(fmt)
-        handler.setLevel(level)
-        root.addHandler(handler)
-
-
 def run(args) -> int:
-    data_dir = config.data_dir(args.data_dir)
     try:
         profiles = select_profiles(args.sites or None)
     except ProfileError as exc:
@@ -57,30 +38,16 @@ def run(args) -> int:
     if not profiles:
         print("newscrawler: no enabled portal profile to crawl", file=sys.stderr)
         return EXIT_USAGE
-    with ExitStack() as stack:
-        try:
-            stack.enter_context(RunLock(data_dir))
-        except RunLocked as exc:
-            print(f"newscrawler: {exc}", file=sys.stderr)
-            return EXIT_LOCKED
-        log_dir = data_dir / "logs"
-        log_dir.mkdir(exist_ok=True)
-        log_file = log_dir / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
-        setup_logging(log_file, args.log_level)
-        store = open_store(args)
-        if store is None:
-            return EXIT_STORE
-        stack.callback(store.close)
-        logging.getLogger("newscrawler").info("crawling %s into %s; log file %s",
-                                              ", ".join(p.site for p in profiles), store.display_uri, log_file)
-        overrides = {"MONGO_URI": store.uri, "NEWSCRAWLER_DATA_DIR": str(data_dir),
-                     "NEWSCRAWLER_LOG_FILE": str(log_file), "NEWSCRAWLER_BACKFILL": args.backfill,
-                     "LOG_LEVEL": args.log_level}
-        if args.replay:
-            overrides.update(replay_settings(stack, args.replay))
-        code = crawl(profiles=[p.site for p in profiles], overrides=overrides)
-        print(f"log: {log_file}", file=sys.stderr)
-        return code
+    try:
+        with Job(args, "crawl") as job:
+            logging.getLogger("newscrawler").info("crawling %s into %s; log file %s", ", ".join(
+                p.site for p in profiles), job.store.display_uri, job.log_file)
+            overrides = {**job.settings(), "NEWSCRAWLER_BACKFILL": args.backfill}
+            if args.replay:
+                overrides.update(replay_settings(job.stack, args.replay))
+            return crawl(profiles=[p.site for p in profiles], overrides=overrides)
+    except JobRefused as exc:
+        return refused(exc)
 
 
 def replay_settings(stack: ExitStack, replay: str) -> dict:
@@ -103,18 +70,7 @@ def replay_settings(stack: ExitStack, replay: str) -> dict:
 
 def crawl(profiles: list[str], overrides: dict) -> int:
     """Run the portal spider once in this process and return the run's exit status."""
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
-
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newscrawler.settings")
-    settings = get_project_settings()
-    settings.setdict(overrides, priority="cmdline")
-    # Our handlers (stderr + the run's file) are installed already; Scrapy must not add its own.
-    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler("portal")
-    process.crawl(crawler, site=",".join(profiles))
-    process.start()
+    crawler = run_spider("portal", overrides, site=",".join(profiles))
     recorder = getattr(crawler, "_newscrawler_recorder", None)
     if recorder is None or recorder.result is None:
         print("newscrawler: the crawl did not start; see the log above", file=sys.stderr)

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 
-from newscrawler import config
-from newscrawler.cli.common import EXIT_STORE, EXIT_USAGE, open_store
-from newscrawler.runlock import RunLock, RunLocked
+from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_spider
 from newscrawler.store import redact_uri
 
-EXIT_LOCKED = 75
 EXIT_NOTHING_IMPORTED = 1
 
 
@@ -46,47 +40,18 @@ def run(args) -> int:
     except (ValueError, UnicodeDecodeError) as exc:
         print(f"newscrawler: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    data_dir = config.data_dir(args.data_dir)
-    with ExitStack() as stack:
-        try:
-            # Imports write the same collections as crawls: one writer per data directory.
-            stack.enter_context(RunLock(data_dir))
-        except RunLocked as exc:
-            print(f"newscrawler: {exc}", file=sys.stderr)
-            return EXIT_LOCKED
-        from newscrawler.cli.crawl import setup_logging
-
-        log_dir = data_dir / "logs"
-        log_dir.mkdir(exist_ok=True)
-        log_file = log_dir / f"import-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
-        setup_logging(log_file, args.log_level)
-        store = open_store(args)
-        if store is None:
-            return EXIT_STORE
-        stack.callback(store.close)
-        overrides = {"MONGO_URI": store.uri, "NEWSCRAWLER_DATA_DIR": str(data_dir),
-                     "NEWSCRAWLER_LOG_FILE": str(log_file), "LOG_LEVEL": args.log_level}
-        code = import_pages([str(Path(p).resolve()) for p in args.paths], args.url_map, overrides)
-        print(f"log: {log_file}", file=sys.stderr)
-        return code
+    try:
+        with Job(args, "import") as job:
+            return import_pages([str(Path(p).resolve()) for p in args.paths], args.url_map, job.settings())
+    except JobRefused as exc:
+        return refused(exc)
 
 
 def import_pages(paths: list[str], url_map: str | None, overrides: dict) -> int:
     """Run the import spider once in this process; 0 when pages were imported and stored."""
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
-
     from newscrawler.spiders.importer import ImportSpider
 
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newscrawler.settings")
-    settings = get_project_settings()
-    settings.setdict(overrides, priority="cmdline")
-    # Our handlers (stderr + the run's file) are installed already; Scrapy must not add its own.
-    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler(ImportSpider)
-    process.crawl(crawler, paths=paths, url_map=url_map)
-    process.start()
+    crawler = run_spider(ImportSpider, overrides, paths=paths, url_map=url_map)
     stats = crawler.stats.get_stats() if crawler.stats else {}
     pages = stats.get("import/pages", 0)
     new, updated, unchanged = (stats.get(f"articles/{k}", 0) for k in ("new", "updated", "unchanged"))
