@@ -43,11 +43,13 @@ def wait_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"replay server did not listen on {port}")
 
 
-def bare_main(proxy: str, out: str) -> None:
-    """A plain Scrapy spider: same discovery rules (the profiles' patterns), no extraction, no storage."""
+def bare_main(proxy: str, out: str, with_extraction: bool = False) -> None:
+    """A plain Scrapy spider: same discovery rules (the profiles' patterns), no storage; with_extraction
+    runs the extractor on each article page too, to show which part of the cost is extraction."""
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
+    from newscrawler.extract import extract
     from newscrawler.profiles import load_profiles
 
     profiles = list(load_profiles().values())
@@ -70,6 +72,9 @@ def bare_main(proxy: str, out: str) -> None:
                     yield scrapy.Request(url, cb_kwargs={"p": p})
 
         def article(self, response):
+            if with_extraction:
+                extract(response.body, response.url, headers={"Content-Type": response.headers.get(
+                    "Content-Type", b"").decode("latin-1")})
             # The same continuation pages the real crawl follows.
             for href in response.xpath('//a[contains(., "下一页")]/@href').getall():
                 yield scrapy.Request(urljoin(response.url, href), callback=self.article)
@@ -140,6 +145,7 @@ def main() -> None:
             proxy = f"http://127.0.0.1:{port}"
             me = [sys.executable, __file__]
             subprocess.run(me + ["--bare", proxy, str(tmp / "bare.json")], check=True)
+            subprocess.run(me + ["--bare-extract", proxy, str(tmp / "bare-extract.json")], check=True)
             data_dir = tmp / "data"
             # Keep the embedded server up across the timed run so its start-up is not charged to the crawl.
             from newscrawler.store.server import ensure_server
@@ -155,20 +161,25 @@ def main() -> None:
             server.wait()
         bare = json.loads((tmp / "bare.json").read_text())
         pipe = json.loads((tmp / "pipe.json").read_text())
+        bare_x = json.loads((tmp / "bare-extract.json").read_text())
     bare_rate = bare["pages"] / bare["seconds"]
     pipe_rate = pipe["pages"] / pipe["seconds"]
     print(f"{'crawler':<28}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'peak RSS MiB':>14}")
-    for name, r, rate in (("bare Scrapy fetch", bare, bare_rate), ("newscrawler crawl", pipe, pipe_rate)):
+    rows = (("bare Scrapy fetch", bare, bare_rate),
+            ("bare fetch + extract()", bare_x, bare_x["pages"] / bare_x["seconds"]),
+            ("newscrawler crawl", pipe, pipe_rate))
+    for name, r, rate in rows:
         print(f"{name:<28}{r['pages']:>7}{r['seconds']:>9.1f}{rate:>9.1f}{r['rss_mib']:>14.0f}")
     if db_rss:
         print(f"{'  + embedded db server':<28}{'':>7}{'':>9}{'':>9}{db_rss:>14.0f}")
-    print(f"cost ratio (bare pages/s ÷ pipeline pages/s): {bare_rate / pipe_rate:.2f}×  (target ≤ 1.5×)")
+    print(f"cost ratio (bare pages/s ÷ pipeline pages/s): {bare_rate / pipe_rate:.2f}×  (target ≤ 1.5×); "
+          f"extraction alone: {bare_rate / rows[1][2]:.2f}×")
     print(f"stored {pipe['stored']} articles of {n_articles} recorded; crawl exit {pipe['exit']}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--bare":
-        bare_main(sys.argv[2], sys.argv[3])
+    if len(sys.argv) > 1 and sys.argv[1] in ("--bare", "--bare-extract"):
+        bare_main(sys.argv[2], sys.argv[3], with_extraction=sys.argv[1] == "--bare-extract")
     elif len(sys.argv) > 1 and sys.argv[1] == "--pipeline":
         pipeline_main(sys.argv[2], sys.argv[3], sys.argv[4])
     else:

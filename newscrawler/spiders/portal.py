@@ -76,8 +76,7 @@ class PortalSpider(scrapy.Spider):
         self.listings_requested[profile.site] += 1
         return scrapy.Request(url, callback=self.parse_listing, errback=self.on_error, dont_filter=True,
                               priority=LISTING_PRIORITY,
-                              meta={"site": profile.site, "kind": kind, "page": page,
-                                    "column": url if page == 0 else None, "download_slot": profile.site})
+                              meta={"site": profile.site, "kind": kind, "page": page, "download_slot": profile.site})
 
     async def parse_listing(self, response: Response):
         site = response.meta["site"]
