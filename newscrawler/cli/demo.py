@@ -50,5 +50,10 @@ def run(args) -> int:
             date = doc.get("datePublished")
             when = date.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if hasattr(date, "astimezone") else date
             print(f"  [{doc['site']}] {when}  {doc.get('headline')}  (来源: {doc.get('source') or '—'})")
-        print("\ntry: newscrawler db stats   ·   newscrawler db runs   ·   make test")
+        clusters = list(store.dedup.iter_clusters()) if store.dedup is not None else []
+        print(f"\nstories found on more than one URL: {len(clusters)}")
+        for c in clusters[:5]:
+            sites = sorted({m.get("site") for m in c["members"]})
+            print(f"  {c['headline']}  — {c['size']} URLs on {', '.join(sites)}")
+        print("\ntry: .venv/bin/newscrawler db stats | db find 焦作 | db clusters | db runs   ·   make test")
     return code
