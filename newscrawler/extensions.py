@@ -65,6 +65,7 @@ class RunRecorder:
             "spider": spider.name,
             "portals": sorted(getattr(spider, "profiles", {})),
             "backfill": bool(getattr(spider, "backfill", False)),
+            "recheck": bool(getattr(spider, "recheck", False)),
             "database": store.display_uri,
             "logFile": self.crawler.settings.get("NEWSCRAWLER_LOG_FILE") or None,
             "pid": os.getpid(),

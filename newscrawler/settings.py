@@ -50,6 +50,8 @@ NEWSCRAWLER_DATA_DIR = ""
 STORE_BATCH_SIZE = 200
 # Follow column pagination past pages whose articles are all known (set by --backfill).
 NEWSCRAWLER_BACKFILL = False
+# Fetch known articles on the column pages walked again, to record edits as versions (set by --recheck).
+NEWSCRAWLER_RECHECK = False
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

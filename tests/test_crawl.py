@@ -248,3 +248,24 @@ def test_db_find_and_show(crawled, recordings):
     shown = newscrawler(data, "db", "show", seed_copies[0]["url"].replace("www.", ""))
     assert shown.returncode == 0 and json.loads(shown.stdout)["canonicalUrl"] == seed_copies[0]["url"]
     assert newscrawler(data, "db", "show", "http://www.jzrb.com/nope.shtml").returncode == 1
+
+
+def test_recheck_records_an_edited_article_as_a_version(tmp_path, recordings):
+    base, v1, v2 = recordings
+    [edit] = v2["changed"]
+    with ReplayServer(base / "v1") as server:
+        assert newscrawler(tmp_path, "crawl", "dahe", "--replay", server.proxy_url).returncode == 0
+    with ReplayServer(base / "v2") as server:
+        result = newscrawler(tmp_path, "crawl", "dahe", "--recheck", "--replay", server.proxy_url)
+        assert server.count(edit["url"]) == 1  # known, fetched again because of --recheck
+    assert result.returncode == 0, result.stderr[-2000:]
+    with Store.open(data_dir=tmp_path) as store:
+        doc = store.find_article(edit["url"])
+        run = store.last_run()
+        assert store.count_articles() == sum(1 for a in v2["articles"] if a["site"] == "dahe")
+    assert squash(edit["after"]) in squash(doc["articleBody"])
+    [version] = doc["versions"]
+    assert version["changed"] == ["articleBody"]
+    added = [u for u in v2["added"] if PROFILES["dahe"].owns_url(u)]
+    assert run["articles"]["updated"] == 1 and run["articles"]["new"] == len(added)
+    assert run["articles"]["unchanged"] >= 5 and run["recheck"] is True

@@ -21,6 +21,8 @@ def add_parser(sub) -> None:
     p.add_argument("sites", nargs="*", metavar="SITE", help="portal short names, e.g. jzrb dahe")
     p.add_argument("--backfill", action="store_true",
                    help="page through columns past pages whose articles are all known")
+    p.add_argument("--recheck", action="store_true",
+                   help="fetch known articles on the column pages walked again; an edited one gets a version")
     p.add_argument("--replay", metavar="DIR_OR_URL",
                    help="crawl a recorded copy of the portals instead of the real ones: a recording directory "
                         "(served from 127.0.0.1 for this run; see `replay generate`) or the http:// address "
@@ -42,7 +44,7 @@ def run(args) -> int:
         with Job(args, "crawl") as job:
             logging.getLogger("newscrawler").info("crawling %s into %s; log file %s", ", ".join(
                 p.site for p in profiles), job.store.display_uri, job.log_file)
-            overrides = {**job.settings(), "NEWSCRAWLER_BACKFILL": args.backfill}
+            overrides = {**job.settings(), "NEWSCRAWLER_BACKFILL": args.backfill, "NEWSCRAWLER_RECHECK": args.recheck}
             if args.replay:
                 overrides.update(replay_settings(job.stack, args.replay))
             return crawl(profiles=[p.site for p in profiles], overrides=overrides)

@@ -31,7 +31,7 @@ def run(args) -> int:
         print(f"recording the portal replay into {recording} …", file=sys.stderr)
         generate(recording, articles_per_site=args.articles_per_site)
     manifest = json.loads((recording / "manifest.json").read_text(encoding="utf-8"))
-    code = crawl_cmd.run(argparse.Namespace(data_dir=args.data_dir, sites=[], backfill=False,
+    code = crawl_cmd.run(argparse.Namespace(data_dir=args.data_dir, sites=[], backfill=False, recheck=False,
                                             replay=str(recording), log_level="WARNING"))
     store = open_store(args)
     if store is None:

@@ -40,11 +40,13 @@ def page_number(url: str) -> int:
 class PortalSpider(scrapy.Spider):
     name = "portal"
 
-    def __init__(self, site: str | None = None, backfill: str | bool = False, **kwargs: Any):
+    def __init__(self, site: str | None = None, backfill: str | bool = False, recheck: str | bool = False,
+                 **kwargs: Any):
         super().__init__(**kwargs)
         sites = [s for s in (site or "").split(",") if s] or None
         self.profiles: dict[str, PortalProfile] = {p.site: p for p in select_profiles(sites)}
         self.backfill = str(backfill).lower() in ("1", "true", "yes")
+        self.recheck = str(recheck).lower() in ("1", "true", "yes")
         self.scheduled: set[str] = set()
         # Listing pages requested / failed per site: a portal whose every listing failed, failed outright.
         self.listings_requested: Counter[str] = Counter()
@@ -56,6 +58,7 @@ class PortalSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.backfill = spider.backfill or crawler.settings.getbool("NEWSCRAWLER_BACKFILL")
+        spider.recheck = spider.recheck or crawler.settings.getbool("NEWSCRAWLER_RECHECK")
         spider.store = for_crawler(crawler)
         if not crawler.settings.getbool("NEWSCRAWLER_IGNORE_POLITENESS"):
             slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
@@ -96,7 +99,8 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value("listing/article_links", len(article_links))
         self.crawler.stats.inc_value("listing/article_links_known", len(known))
         for key, url in article_links.items():
-            if key in known or key in self.scheduled:
+            # --recheck fetches known articles again (those on the pages walked), to catch edits.
+            if (key in known and not self.recheck) or key in self.scheduled:
                 continue
             self.scheduled.add(key)
             yield scrapy.Request(url, callback=self.parse_article, errback=self.on_error,
