@@ -269,3 +269,13 @@ def test_recheck_records_an_edited_article_as_a_version(tmp_path, recordings):
     added = [u for u in v2["added"] if PROFILES["dahe"].owns_url(u)]
     assert run["articles"]["updated"] == 1 and run["articles"]["new"] == len(added)
     assert run["articles"]["unchanged"] >= 5 and run["recheck"] is True
+
+
+def test_demo_stores_everything_the_replay_publishes_and_runs_again(tmp_path):
+    first = newscrawler(tmp_path, "demo", "--articles-per-site", "5")
+    assert first.returncode == 0, first.stderr[-2000:]
+    match = re.search(r"stored (\d+) articles \((\d+) of the (\d+) the replay publishes\)", first.stdout)
+    assert match and len(set(match.groups())) == 1 and int(match.group(1)) >= 20
+    assert "stories found on more than one URL: " in first.stdout
+    again = newscrawler(tmp_path, "demo")  # an existing checkout: the recording is reused, nothing new
+    assert again.returncode == 0 and "articles new 0" in again.stdout

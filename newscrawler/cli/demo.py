@@ -23,14 +23,17 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from newscrawler.replay.generate import generate
+    from newscrawler.replay.generate import GENERATOR_VERSION, generate
 
     data_dir = config.data_dir(args.data_dir)
     recording = data_dir / "replay"
-    if not (recording / "manifest.json").exists():
+    manifest_path = recording / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else None
+    # A recording made by an older generator is made again (the crawl then sees what changed, as it would
+    # on a real portal).
+    if manifest is None or manifest.get("generator") != GENERATOR_VERSION:
         print(f"recording the portal replay into {recording} …", file=sys.stderr)
-        generate(recording, articles_per_site=args.articles_per_site)
-    manifest = json.loads((recording / "manifest.json").read_text(encoding="utf-8"))
+        manifest = generate(recording, articles_per_site=args.articles_per_site)
     code = crawl_cmd.run(argparse.Namespace(data_dir=args.data_dir, sites=[], backfill=False, recheck=False,
                                             replay=str(recording), log_level="WARNING"))
     store = open_store(args)
