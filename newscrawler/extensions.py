@@ -36,8 +36,14 @@ def exit_status(stats: dict[str, Any], failed_portals: list[str], close_reason: 
 
 def summarise(stats: dict[str, Any]) -> dict[str, Any]:
     dropped = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("item_dropped_reasons/")}
+    per_portal: dict[str, dict[str, int]] = {}
+    for key, value in stats.items():
+        if key.startswith("portal/"):
+            _, site, metric = key.split("/", 2)
+            per_portal.setdefault(site, {})[metric] = value
     return {
         "pagesFetched": stats.get("downloader/response_count", 0),
+        "perPortal": per_portal,
         "articles": {"new": stats.get("articles/new", 0), "updated": stats.get("articles/updated", 0),
                      "unchanged": stats.get("articles/unchanged", 0), "dropped": sum(dropped.values())},
         "dropReasons": dropped,

@@ -97,6 +97,10 @@ def test_first_crawl_stores_every_recorded_article_exactly_once(crawled, recordi
         run = store.runs()[-1]  # the first of the two runs
     assert run["status"] == "ok" and run["exitCode"] == 0
     assert run["articles"]["new"] == len(manifest["articles"])
+    per_portal = run["perPortal"]
+    assert {site: m["articles_new"] for site, m in per_portal.items()} == {
+        site: sum(1 for a in manifest["articles"] if a["site"] == site) for site in manifest["sites"]}
+    assert sum(m.get("errors", 0) for m in per_portal.values()) == len(manifest["not_found"])
     assert {e["url"] for e in run["errors"]} == set(manifest["not_found"])
 
 

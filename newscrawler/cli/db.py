@@ -90,6 +90,10 @@ def print_run(run: dict | None) -> None:
     print(f"  portals {', '.join(run.get('portals', []))}; pages fetched {run.get('pagesFetched', 0)}; "
           f"articles new {a.get('new', 0)}, updated {a.get('updated', 0)}, unchanged {a.get('unchanged', 0)}, "
           f"dropped {a.get('dropped', 0)} {run.get('dropReasons') or ''}; errors {run.get('errorCount', 0)}")
+    for site, m in sorted((run.get("perPortal") or {}).items()):
+        print(f"  {site:<8} pages {m.get('listing_pages', 0)} listing + {m.get('article_pages', 0)} article; "
+              f"new {m.get('articles_new', 0)}, updated {m.get('articles_updated', 0)}, "
+              f"unchanged {m.get('articles_unchanged', 0)}; errors {m.get('errors', 0)}")
     if run.get("message") and run.get("message") != "ok":
         print(f"  {run['message']}")
 

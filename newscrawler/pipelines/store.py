@@ -64,6 +64,8 @@ class StorePipeline:
         stats.inc_value("articles/new", counts.new)
         stats.inc_value("articles/updated", counts.updated)
         stats.inc_value("articles/unchanged", counts.unchanged)
+        for (site, outcome), n in counts.by_site.items():
+            stats.inc_value(f"portal/{site}/articles_{outcome}", n)
 
     def _spill(self, items: list[dict[str, Any]]) -> Path:
         stats = self.crawler.stats

@@ -84,6 +84,7 @@ class PortalSpider(scrapy.Spider):
     async def parse_listing(self, response: Response):
         site = response.meta["site"]
         profile = self.profiles[site]
+        self.crawler.stats.inc_value(f"portal/{site}/listing_pages")
         article_links: dict[str, str] = {}
         pagination: list[str] = []
         for href in response.css("a::attr(href)").getall():
@@ -121,10 +122,11 @@ class PortalSpider(scrapy.Spider):
     def parse_article(self, response: Response):
         site = response.meta["site"]
         profile = self.profiles[site]
+        self.crawler.stats.inc_value(f"portal/{site}/article_pages")
         try:
             article = extract(response.body, response.url, headers=_headers(response), profile=profile)
         except ExtractionError as exc:
-            self._record_error(response.url, "extraction", str(exc))
+            self._record_error(response.url, "extraction", str(exc), site)
             self.crawler.stats.inc_value(f"item_dropped_reasons/{type(exc).__name__}")
             return
         pages = response.meta["pages"] + [article]
@@ -167,11 +169,13 @@ class PortalSpider(scrapy.Spider):
         reason = f"HTTP {status}" if status else f"{failure.type.__name__}: {failure.getErrorMessage()}"
         if status in (404, 410) and meta.get("linked") and not meta.get("pages"):
             self.dead_links[meta["linked"]] = status
-        self._record_error(request.url, meta.get("kind") or "article", reason)
+        self._record_error(request.url, meta.get("kind") or "article", reason, meta.get("site"))
         self.logger.warning("fetch failed: %s (%s)", request.url, reason)
 
-    def _record_error(self, url: str, kind: str, reason: str) -> None:
+    def _record_error(self, url: str, kind: str, reason: str, site: str | None = None) -> None:
         self.crawler.stats.inc_value(f"errors/{kind}")
+        if site:
+            self.crawler.stats.inc_value(f"portal/{site}/errors")
         if len(self.errors) < MAX_RECORDED_ERRORS:
             self.errors.append({"url": url, "kind": kind, "error": reason})
         if kind == "extraction":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ class UpsertCounts:
     updated: int = 0
     unchanged: int = 0
     new_urls: list[str] = field(default_factory=list)
+    # (site, "new" | "updated" | "unchanged") → count, for the per-portal lines of the run record.
+    by_site: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 class Store:
@@ -195,6 +198,7 @@ class Store:
                           "$addToSet": {"urls": {"$each": seen_urls}}}
                 counts.new += 1
                 counts.new_urls.append(key)
+                counts.by_site[doc.get("site"), "new"] += 1
             else:
                 changed = [f for f in VERSIONED_FIELDS
                            if f != "articleBody" and f in doc and _differs(old.get(f), doc.get(f))]
@@ -205,11 +209,13 @@ class Store:
                     update = {"$set": {**doc, "lastSeen": now, "updatedAt": now},
                               "$push": {"versions": version}, "$addToSet": {"urls": {"$each": seen_urls}}}
                     counts.updated += 1
+                    counts.by_site[doc.get("site"), "updated"] += 1
                 else:
                     fetch_only = {k: v for k, v in doc.items() if k in FETCH_FIELDS}
                     update = {"$set": {**fetch_only, "lastSeen": now},
                               "$addToSet": {"urls": {"$each": seen_urls}}}
                     counts.unchanged += 1
+                    counts.by_site[doc.get("site"), "unchanged"] += 1
             existing[key] = {**doc}
             ops.append(UpdateOne({"canonicalUrl": key}, update, upsert=True))
         coll = self.articles.with_options(write_concern=pymongo.WriteConcern(w=1, j=True)) if final \
