@@ -19,12 +19,13 @@ EXIT_NOTHING_STORED = 2
 EXIT_STORE_FAILED = 3
 
 
-def exit_status(stats: dict[str, Any], failed_portals: list[str], close_reason: str) -> tuple[int, str]:
+def exit_status(stats: dict[str, Any], failed_portals: dict[str, str], close_reason: str) -> tuple[int, str]:
     """The run's exit code and a one-line reason a human (or cron's mail) can act on."""
     if stats.get("store/errors"):
         return EXIT_STORE_FAILED, f"the database failed; unwritten articles kept in {stats.get('store/spill_file')}"
     if failed_portals:
-        return EXIT_PORTAL_FAILED, f"portal(s) failed outright (no listing page fetched): {', '.join(failed_portals)}"
+        why = "; ".join(f"{site}: {reason}" for site, reason in failed_portals.items())
+        return EXIT_PORTAL_FAILED, f"portal(s) failed outright: {why}"
     stored = sum(stats.get(f"articles/{k}", 0) for k in ("new", "updated", "unchanged"))
     scraped = stats.get("item_scraped_count", 0) + stats.get("item_dropped_count", 0)
     if scraped and not stored:
@@ -80,12 +81,13 @@ class RunRecorder:
 
     def spider_closed(self, spider, reason: str) -> None:
         stats = self.crawler.stats.get_stats()
-        failed = spider.failed_portals() if hasattr(spider, "failed_portals") else []
+        failed = spider.failed_portals() if hasattr(spider, "failed_portals") else {}
         code, message = exit_status(stats, failed, reason)
         self.result = {
             **summarise(stats),
             "errors": list(getattr(spider, "errors", []))[:200],
-            "failedPortals": failed,
+            "failedPortals": sorted(failed),
+            "failureReasons": failed,
             "closeReason": reason,
             "status": "ok" if code == EXIT_OK else "failed",
             "exitCode": code,

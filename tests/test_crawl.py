@@ -192,6 +192,22 @@ def test_a_portal_that_fails_outright_makes_the_run_fail(tmp_path, replay):
     assert run["status"] == "failed" and run["failedPortals"] == ["ghost"]
 
 
+def test_a_portal_whose_links_no_longer_match_its_profile_fails_the_run(tmp_path, replay):
+    """The listing pages come, but the site changed its URL scheme: not a silent success."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    text = Path(PROFILES["hnr"].path).read_text(encoding="utf-8").replace('site = "hnr"', 'site = "hnrold"')
+    text = re.sub(r"article_url_pattern = '[^']*'", lambda _: r"article_url_pattern = '/content/\d+\.htm$'", text)
+    (profiles / "hnrold.toml").write_text(text, encoding="utf-8")
+    result = newscrawler(tmp_path / "data", "crawl", "hnrold", "--replay", replay.proxy_url,
+                         env={"NEWSCRAWLER_PROFILES": str(profiles)})
+    assert result.returncode == 1
+    with Store.open(data_dir=tmp_path / "data") as store:
+        run = store.last_run()
+    assert run["failedPortals"] == ["hnrold"]
+    assert "article_url_pattern" in run["message"] and str(profiles / "hnrold.toml") in run["message"]
+
+
 def test_broken_profile_is_named_with_its_field(tmp_path):
     profiles = tmp_path / "profiles"
     profiles.mkdir()

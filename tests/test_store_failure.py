@@ -46,7 +46,7 @@ def test_database_gone_mid_run_spills_the_batch_and_fails_the_run(tmp_path):
     assert spill.parent == tmp_path / "spill"
     spilled = [json.loads(line) for line in spill.read_text(encoding="utf-8").splitlines()]
     assert [s["canonicalUrl"] for s in spilled] == [item(n)["canonicalUrl"] for n in range(2, 5)]
-    code, message = exit_status(stats, [], "store_failed")
+    code, message = exit_status(stats, {}, "store_failed")
     assert code == EXIT_STORE_FAILED and str(spill) in message
     pipeline.store.client.close()
 

@@ -98,6 +98,7 @@ class PortalSpider(scrapy.Spider):
                 pagination.append(url)
         known = await self.store.in_reader(self.store.known_urls, list(article_links))
         self.crawler.stats.inc_value("listing/article_links", len(article_links))
+        self.crawler.stats.inc_value(f"portal/{site}/article_links", len(article_links))
         self.crawler.stats.inc_value("listing/article_links_known", len(known))
         for key, url in article_links.items():
             # --recheck fetches known articles again (those on the pages walked), to catch edits.
@@ -184,8 +185,19 @@ class PortalSpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         self.store.record_dead_links(self.dead_links)
 
-    def failed_portals(self) -> list[str]:
-        return sorted(s for s, n in self.listings_requested.items() if n and self.listings_failed[s] >= n)
+    def failed_portals(self) -> dict[str, str]:
+        """Portals that failed outright, with why: none of their listing pages could be fetched, or the
+        pages came but no link on them matched the profile's article pattern (the site has changed)."""
+        stats = self.crawler.stats
+        failed = {}
+        for site, requested in self.listings_requested.items():
+            if requested and self.listings_failed[site] >= requested:
+                failed[site] = "no listing page could be fetched"
+            elif not stats.get_value(f"portal/{site}/article_links"):
+                failed[site] = (f"no link on its {stats.get_value(f'portal/{site}/listing_pages', 0)} listing "
+                                f"page(s) matched article_url_pattern of {self.profiles[site].path}; "
+                                "has the site's layout or URL scheme changed?")
+        return dict(sorted(failed.items()))
 
 
 def _headers(response: Response) -> dict[str, str]:
