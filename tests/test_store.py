@@ -131,3 +131,15 @@ def test_iso_dates_roundtrip_as_aware_utc(store):
     got = store.find_article("http://www.example.cn/1.html")["datePublished"]
     assert got.tzinfo is not None and got == datetime(2024, 3, 23, 12, 21, 2, tzinfo=UTC)
     assert re.match(r"test_", store.db.name)
+
+
+def test_an_article_inserted_by_another_writer_after_our_look_up_is_updated_not_duplicated(store, monkeypatch):
+    store.upsert_articles([article(1)])
+    # The other writer's insert lands between our look-up and our write: our look-up saw nothing.
+    real_find = store.articles.find
+    monkeypatch.setattr(store.articles, "find", lambda *a, **k: iter(()))
+    counts = store.upsert_articles([article(2), article(1, body="另一个正文。"), article(3)])
+    monkeypatch.setattr(store.articles, "find", real_find)
+    assert counts.new == 3  # as far as this batch could tell
+    assert store.count_articles() == 3
+    assert store.find_article("http://www.example.cn/1.html")["articleBody"] == "另一个正文。"
