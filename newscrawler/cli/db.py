@@ -39,6 +39,8 @@ def add_parser(sub) -> None:
     show = dbsub.add_parser("show", help="one stored article in full, by URL")
     show.add_argument("url")
     show.set_defaults(func=cmd_show)
+    serve = dbsub.add_parser("serve", help="keep the embedded database server up (for mongosh and other tools)")
+    serve.set_defaults(func=cmd_serve)
     spill = dbsub.add_parser("load-spill", help="store the articles a failed run kept in a spill file")
     spill.add_argument("path", help="DATA_DIR/spill/<run>.jsonl, as named in the failed run's record and log")
     spill.set_defaults(func=cmd_load_spill)
@@ -219,4 +221,24 @@ def cmd_show(args) -> int:
         print(f"newscrawler: no stored article has the URL {args.url}", file=sys.stderr)
         return 1
     print(json.dumps(doc, ensure_ascii=False, default=_default, indent=2))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """Hold the embedded server open until interrupted, so other tools can connect to it."""
+    import signal
+
+    store = open_store(args)
+    if store is None:
+        return EXIT_STORE
+    with store:
+        if store.server is None or not store.server.owned:
+            print(f"a database is already being served: {store.display_uri}")
+            return 0
+        print(f"serving {store.display_uri} (data in {store.server.storage}); Ctrl-C stops it", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            signal.pause()
+        except KeyboardInterrupt:
+            pass
     return 0
