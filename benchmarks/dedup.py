@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from newscrawler.dedup.engine import Deduplicator  # noqa: E402
 from newscrawler.dedup.minhash import band_keys, signature  # noqa: E402
-from newscrawler.normalize.article import normalise_item  # noqa: E402
+from newscrawler.normalise.article import normalise_item  # noqa: E402
 from newscrawler.store.dedup import DedupIndex  # noqa: E402
 from newscrawler.store.server import ensure_server  # noqa: E402
 
@@ -331,7 +331,7 @@ class Synth:
 
 def raw_item(url: str, body: str, site: str) -> dict:
     # The normalise stage's output, built directly: normalisation is not part of the dedup cost.
-    from newscrawler.normalize.script import match_key
+    from newscrawler.normalise.script import match_key
 
     return {"url": url, "canonicalUrl": url, "site": site, "source": None, "headline": "h",
             "articleBody": body, "matchKey": match_key(body),
@@ -407,7 +407,7 @@ def cost_curve(uri: str, server_pid: int, synth: Synth, sizes: list[int], fill_b
 def sketch_speed(texts: list[str]) -> dict:
     from datasketch import MinHash
 
-    from newscrawler.normalize.script import match_key
+    from newscrawler.normalise.script import match_key
 
     keys = [match_key(t) for t in texts]
     t = time.perf_counter()

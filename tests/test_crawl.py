@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from newscrawler.normalize.urls import canonical_url
+from newscrawler.normalise.urls import canonical_url
 from newscrawler.profiles import load_profiles
 from newscrawler.replay.generate import generate
 from newscrawler.replay.server import ReplayServer

@@ -9,7 +9,7 @@ import opencc
 import pytest
 
 from newscrawler.dedup.engine import Deduplicator, cluster_id
-from newscrawler.normalize.article import normalise_item
+from newscrawler.normalise.article import normalise_item
 
 rng = random.Random(42)
 WORDS = ["经济", "发展", "政府", "工作", "报告", "会议", "城市", "农村", "项目", "建设", "群众", "服务", "企业",

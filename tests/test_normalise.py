@@ -8,12 +8,12 @@ from pathlib import Path
 import opencc
 import pytest
 
-from newscrawler.normalize.article import normalise_item
-from newscrawler.normalize.dates import is_trusted, to_utc
-from newscrawler.normalize.script import detect_script, match_key, to_simplified
-from newscrawler.normalize.sources import canonical_source, load_outlets, site_outlets
-from newscrawler.normalize.text import collapse_repeated_blocks, normalise_inline, normalise_text
-from newscrawler.normalize.urls import canonical_url
+from newscrawler.normalise.article import normalise_item
+from newscrawler.normalise.dates import is_trusted, to_utc
+from newscrawler.normalise.script import detect_script, match_key, to_simplified
+from newscrawler.normalise.sources import canonical_source, load_outlets, site_outlets
+from newscrawler.normalise.text import collapse_repeated_blocks, normalise_inline, normalise_text
+from newscrawler.normalise.urls import canonical_url
 from newscrawler.profiles import parse_profile
 
 SIMPLIFIED = "新华社北京3月5日电 国务院总理在政府工作报告中说，今年发展主要预期目标是：国内生产总值增长5%左右。"

@@ -183,7 +183,7 @@ def _day(value: str) -> datetime:
 
 
 def cmd_find(args) -> int:
-    from newscrawler.normalize.script import to_simplified
+    from newscrawler.normalise.script import to_simplified
 
     store = open_store(args)
     if store is None:
@@ -209,7 +209,7 @@ def cmd_find(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from newscrawler.normalize.urls import canonical_url
+    from newscrawler.normalise.urls import canonical_url
     from newscrawler.profiles import profile_for_url
 
     store = open_store(args)

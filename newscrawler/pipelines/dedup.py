@@ -15,7 +15,7 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from newscrawler.dedup.engine import Deduplicator
-from newscrawler.normalize.sources import site_outlets
+from newscrawler.normalise.sources import site_outlets
 from newscrawler.pipelines.normalise import profile_for
 from newscrawler.store import for_crawler
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from newscrawler.normalize.article import normalise_item
+from newscrawler.normalise.article import normalise_item
 from newscrawler.pipelines.validate import MIN_BODY_CHARS, drop
 
 

@@ -19,7 +19,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from newscrawler.extract import ExtractionError, extract, merge_pages
-from newscrawler.normalize.urls import canonical_url
+from newscrawler.normalise.urls import canonical_url
 from newscrawler.profiles import PortalProfile, select_profiles
 from newscrawler.store import for_crawler
 

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from newscrawler.normalize.dates import is_trusted, to_utc
-from newscrawler.normalize.script import detect_script, match_key, to_simplified
-from newscrawler.normalize.sources import canonical_source, clean_source
-from newscrawler.normalize.text import collapse_repeated_blocks, normalise_inline, normalise_text
-from newscrawler.normalize.urls import canonical_url
+from newscrawler.normalise.dates import is_trusted, to_utc
+from newscrawler.normalise.script import detect_script, match_key, to_simplified
+from newscrawler.normalise.sources import canonical_source, clean_source
+from newscrawler.normalise.text import collapse_repeated_blocks, normalise_inline, normalise_text
+from newscrawler.normalise.urls import canonical_url
 
 if TYPE_CHECKING:
     from newscrawler.profiles import PortalProfile

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from newscrawler.normalize.script import simplify_chars
-from newscrawler.normalize.text import normalise_inline
+from newscrawler.normalise.script import simplify_chars
+from newscrawler.normalise.text import normalise_inline
 
 SOURCES_FILE = Path(__file__).with_name("sources.toml")
 # Page furniture around the name: "来源：", "稿件来源:", "【来源】", "(来源 新华社)".
