@@ -16,9 +16,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from newscrawler.schema import selectable
+
 BUILTIN_DIR = Path(__file__).parent / "portals"
-SELECTOR_FIELDS = ("headline", "datePublished", "dateModified", "authors", "editor", "source",
-                   "breadcrumbs", "articleBody", "images", "nextPage")
+# The article fields a profile may give a selector for come from the article schema.
+SELECTOR_FIELDS = tuple(selectable())
 
 
 class ProfileError(ValueError):

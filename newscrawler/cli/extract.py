@@ -72,6 +72,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"newscrawler extract: {exc}", file=sys.stderr)
             status = 1
             continue
-        record = {"id": ident, **article.to_dict()}
-        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        record = {"id": ident, **article.extracted()}
+        sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
     return status

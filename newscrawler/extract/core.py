@@ -3,6 +3,7 @@ before left empty: profile selectors → structured metadata → label rules →
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ from lxml import etree
 
 from newscrawler.extract import labels
 from newscrawler.extract.anchors import find_anchor, find_headline, is_entry_header
-from newscrawler.extract.article import Article, ExtractionError, Image
+from newscrawler.extract.article import Article, ExtractionError
 from newscrawler.extract.byline import pick_authors, published, scan_labels
 from newscrawler.extract.charset import decode
 from newscrawler.extract.content import Found, blocks, body_lines, clean, find_main
@@ -131,8 +132,7 @@ def merge_pages(pages: list[Article]) -> Article:
     if not pages:
         raise ValueError("merge_pages needs at least one page")
     first = pages[0]
-    merged = Article(**{**first.to_dict(), "images": list(first.images)})
-    merged.images = [Image(**i) if isinstance(i, dict) else i for i in first.images]
+    merged = dataclasses.replace(first, images=list(first.images), authors=list(first.authors))
     seen = {i.url for i in merged.images}
     bodies = [first.articleBody] if first.articleBody else []
     htmls = [first.articleBodyHtml] if first.articleBodyHtml else []
