@@ -106,8 +106,8 @@ def pipeline_main(proxy: str, data_dir: str, out: str) -> None:
     from newscrawler.store import Store
 
     with Store.open(data_dir=data_dir) as store:
-        run = store.last_run()
-        stored = store.count_articles()
+        run = store.runs.last()
+        stored = store.articles.count()
     Path(out).write_text(json.dumps({
         "pages": run["pagesFetched"], "seconds": elapsed, "exit": code, "stored": stored,
         "new": run["articles"]["new"], "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO))
 from newscrawler.dedup.engine import Deduplicator  # noqa: E402
 from newscrawler.dedup.minhash import band_keys, signature  # noqa: E402
 from newscrawler.normalise.article import normalise_item  # noqa: E402
-from newscrawler.store.dedup import DedupIndex  # noqa: E402
+from newscrawler.store.fingerprints import FingerprintRoom  # noqa: E402
 from newscrawler.store.server import ensure_server  # noqa: E402
 
 CORPUS = Path(os.environ.get("NEWSCRAWLER_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -261,7 +261,7 @@ def to_item(doc: dict, i: int) -> dict:
 
 
 def evaluate(db: pymongo.database.Database, docs: list[dict], rng: random.Random, batch: int = 50) -> dict:
-    index = DedupIndex(db)
+    index = FingerprintRoom(db)
     index.ensure_indexes()
     dedup = Deduplicator(index)
     order = list(range(len(docs)))
@@ -348,7 +348,7 @@ def rss_mib(pid: int | str = "self") -> float:
 def cost_curve(uri: str, server_pid: int, synth: Synth, sizes: list[int], fill_batch: int = 500,
                probe: int = 2000, probe_batch: int = 100) -> list[dict]:
     client = pymongo.MongoClient(uri, tz_aware=True)
-    index = DedupIndex(client["dedup_bench_curve"])
+    index = FingerprintRoom(client["dedup_bench_curve"])
     index.ensure_indexes()
     dedup = Deduplicator(index)
     rng = random.Random(5)

@@ -1,4 +1,5 @@
-"""Deduplication against a real MongoDB-wire server: exact and near copies, clusters, re-crawls."""
+"""Deduplication: exact and near copies, clusters, re-crawls. The engine's rules run against both
+implementations of its index: in memory, and the store's fingerprints room on a real MongoDB-wire server."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import opencc
 import pytest
 
 from newscrawler.dedup.engine import Deduplicator, cluster_id
+from newscrawler.dedup.index import MemoryIndex
 from newscrawler.normalise.article import normalise_item
 
 rng = random.Random(42)
@@ -31,24 +33,30 @@ def art(url: str, body: str, site: str = "dahe", source: str | None = None, **kw
     return normalise_item(it)
 
 
+@pytest.fixture(params=["memory", "mongodb"])
+def index(request):
+    if request.param == "memory":
+        return MemoryIndex()
+    return request.getfixturevalue("store").fingerprints
+
+
 @pytest.fixture
-def dedup(store):
-    assert store.dedup is not None, "Store must wire DedupIndex"
-    return Deduplicator(store.dedup)
+def dedup(index):
+    return Deduplicator(index)
 
 
-def test_exact_copy_under_another_url(dedup, store):
+def test_exact_copy_under_another_url(dedup, index):
     a = art("http://dahe.cn/a/1.html", STORY)
     b = art("http://hnr.cn/b/2.html", "\u3000\u3000" + STORY.replace("\n", "\n\n"), site="hnr")
     d1, d2 = dedup.process([a]), dedup.process([b])
     assert d1[0].kind == "none" and d1[0].cluster == cluster_id("http://dahe.cn/a/1.html")
     assert d2[0].kind == "exact" and d2[0].cluster == d1[0].cluster
     assert d2[0].duplicate_of == "http://dahe.cn/a/1.html"
-    [c] = list(store.dedup.iter_clusters())
+    [c] = list(index.iter_clusters())
     assert c["urls"] == ["http://dahe.cn/a/1.html", "http://hnr.cn/b/2.html"]
 
 
-def test_traditional_copy_with_a_lead_paragraph_added_is_near(dedup, store):
+def test_traditional_copy_with_a_lead_paragraph_added_is_near(dedup):
     dedup.process([art("http://dahe.cn/a/1.html", STORY)])
     trad = opencc.OpenCC("s2t").convert(para() + "\n" + STORY.replace("。", "！"))
     [d] = dedup.process([art("http://www.jzrb.com/news/x/2.shtml", trad, site="jzrb")])
@@ -74,37 +82,37 @@ def test_copies_in_one_batch_match_each_other(dedup):
     assert len({d.cluster for d in ds}) == 1
 
 
-def test_recrawl_keeps_the_decision_and_writes_no_new_member(dedup, store):
+def test_recrawl_keeps_the_decision_and_writes_no_new_member(dedup, index):
     a, b = art("http://dahe.cn/a/1.html", STORY), art("http://hnr.cn/b/2.html", STORY, site="hnr")
     first = dedup.process([a, b])
-    before = list(store.dedup.iter_clusters())
+    before = list(index.iter_clusters())
     again = dedup.process([art("http://dahe.cn/a/1.html", STORY), art("http://hnr.cn/b/2.html", STORY, site="hnr")])
     assert [(d.cluster, d.kind, d.duplicate_of) for d in again] == \
         [(d.cluster, d.kind, d.duplicate_of) for d in first]
     assert all(d.known for d in again)
-    after = list(store.dedup.iter_clusters())
+    after = list(index.iter_clusters())
     assert [c["urls"] for c in after] == [c["urls"] for c in before]
-    assert store.dedup.count() == {"fingerprints": 2, "clusters": 1}
+    assert index.count() == {"fingerprints": 2, "clusters": 1}
 
 
-def test_changed_body_stays_the_same_article_and_story(dedup, store):
+def test_changed_body_stays_the_same_article_and_story(dedup, index):
     [d1] = dedup.process([art("http://dahe.cn/a/1.html", STORY)])
     [d2] = dedup.process([art("http://dahe.cn/a/1.html", STORY + "\n（更正）" + para())])
     assert d2.known and d2.cluster == d1.cluster
-    assert store.dedup.count()["fingerprints"] == 1
+    assert index.count()["fingerprints"] == 1
 
 
-def test_canonical_is_the_original_outlet_else_the_earliest(dedup, store):
+def test_canonical_is_the_original_outlet_else_the_earliest(dedup, index):
     t0 = datetime(2024, 3, 1, tzinfo=UTC)
     # A syndicated copy is seen first; the original outlet's own article arrives later and takes over.
     dedup.process([art("http://dahe.cn/a/1.html", STORY, source="河南日报")], [False], now=t0)
     dedup.process([art("http://lyd.com.cn/a/1.html", STORY, site="lyd", source="河南日报",
                        datePublished="2024-03-22T08:00:00+08:00")], [False], now=t0 + timedelta(hours=1))
-    [c] = list(store.dedup.iter_clusters())
+    [c] = list(index.iter_clusters())
     assert c["canonical"] == "http://lyd.com.cn/a/1.html"  # earliest published of two copies
     dedup.process([art("http://hnr.cn/a/9.html", STORY, site="hnr", source="河南日报",
                        datePublished="2024-03-24T08:00:00+08:00")], [True], now=t0 + timedelta(hours=2))
-    [c] = list(store.dedup.iter_clusters())
+    [c] = list(index.iter_clusters())
     assert c["canonical"] == "http://hnr.cn/a/9.html"
     assert c["size"] == 3
     assert {m["site"] for m in c["members"]} == {"dahe", "lyd", "hnr"}
@@ -119,7 +127,7 @@ def test_short_bodies_only_match_exactly(dedup):
 
 def test_band_lookup_uses_the_index(store):
     """Candidates must come from the multikey index, not a scan (memory and time flat as the store grows)."""
-    plan = store.dedup.fingerprints.find({"bands": {"$in": [1, 2, 3]}}).explain()
+    plan = store.fingerprints.fingerprints.find({"bands": {"$in": [1, 2, 3]}}).explain()
     assert "IXSCAN" in str(plan) and "COLLSCAN" not in str(plan)
 
 
@@ -127,6 +135,6 @@ def test_compiled_regex_on_indexed_field_still_matches_nothing(store):
     """SecantusDB bug (mongodb.md): DedupIndex never uses compiled regexes; this notices an upgrade fixing it."""
     import re
 
-    store.dedup.clusters.insert_one({"_id": "c1", "members": [{"url": "http://dahe.cn/a"}]})
-    assert store.dedup.clusters.count_documents({"members.url": {"$regex": "^http://dahe"}}) == 1
-    assert store.dedup.clusters.count_documents({"members.url": re.compile("^http://dahe")}) == 0
+    store.fingerprints.clusters.insert_one({"_id": "c1", "members": [{"url": "http://dahe.cn/a"}]})
+    assert store.fingerprints.clusters.count_documents({"members.url": {"$regex": "^http://dahe"}}) == 1
+    assert store.fingerprints.clusters.count_documents({"members.url": re.compile("^http://dahe")}) == 0

@@ -21,26 +21,26 @@ def article(n, body="第一段。\n第二段。", **extra):
 
 
 def test_upsert_classifies_new_unchanged_updated_and_records_a_version(store):
-    counts = store.upsert_articles([article(1), article(2)])
+    counts = store.articles.write([article(1), article(2)])
     assert (counts.new, counts.updated, counts.unchanged) == (2, 0, 0)
-    counts = store.upsert_articles([article(1), article(2, body="第一段。\n改过的第二段。")], final=True)
+    counts = store.articles.write([article(1), article(2, body="第一段。\n改过的第二段。")], final=True)
     assert (counts.new, counts.updated, counts.unchanged) == (0, 1, 1)
-    assert store.count_articles() == 2
-    doc = store.find_article("http://www.example.cn/2.html")
+    assert store.articles.count() == 2
+    doc = store.articles.find("http://www.example.cn/2.html")
     assert doc["articleBody"].endswith("改过的第二段。")
     [version] = doc["versions"]
     assert version["changed"] == ["articleBody"] and version["previousBodyHash"]
-    assert "versions" not in store.find_article("http://www.example.cn/1.html")
+    assert "versions" not in store.articles.find("http://www.example.cn/1.html")
     assert doc["firstSeen"] <= doc["lastSeen"]
 
 
 def test_same_url_twice_in_one_batch_is_one_article(store):
-    store.upsert_articles([article(1), article(1)])
-    assert store.count_articles() == 1
+    store.articles.write([article(1), article(1)])
+    assert store.articles.count() == 1
 
 
 def test_known_urls_include_urls_an_article_was_reached_by(store):
-    store.upsert_articles([article(1)])
+    store.articles.write([article(1)])
     known = store.known_urls(["http://www.example.cn/1.html", "http://example.cn/1.html",
                               "http://www.example.cn/9.html"])
     assert known == {"http://www.example.cn/1.html", "http://example.cn/1.html"}
@@ -49,16 +49,16 @@ def test_known_urls_include_urls_an_article_was_reached_by(store):
 
 def test_stats_per_site_and_per_day_in_portal_time(store):
     late = article(3, datePublished=datetime(2024, 3, 23, 17, 30, tzinfo=UTC))  # 01:30 on the 24th, Shanghai
-    store.upsert_articles([article(1), late])
+    store.articles.write([article(1), late])
     stats = store.stats()
     assert stats["articles"] == 2 and stats["perSite"] == {"demo": 2}
     assert stats["perDay"] == {"2024-03-24": 1, "2024-03-23": 1}
 
 
 def test_run_records(store):
-    run_id = store.start_run({"portals": ["demo"]})
-    store.finish_run(run_id, {"status": "ok", "exitCode": 0})
-    last = store.last_run()
+    run_id = store.runs.start({"portals": ["demo"]})
+    store.runs.finish(run_id, {"status": "ok", "exitCode": 0})
+    last = store.runs.last()
     assert last["_id"] == run_id and last["status"] == "ok" and last["endedAt"] >= last["startedAt"]
 
 
@@ -116,30 +116,29 @@ def test_second_daemon_on_a_locked_directory_is_refused_plainly(tmp_path):
 # Canaries for SecantusDB bugs we code around (notes/mongodb.md): when an upgrade fixes one, this fails
 # and the workaround can go.
 def test_canary_compiled_regex_on_indexed_field_matches_nothing(store):
-    store.upsert_articles([article(1)])
-    assert store.articles.count_documents({"canonicalUrl": {"$regex": "example"}}) == 1
-    assert store.articles.count_documents({"canonicalUrl": bson.Regex("example")}) == 0
+    store.articles.write([article(1)])
+    assert store.articles.collection.count_documents({"canonicalUrl": {"$regex": "example"}}) == 1
+    assert store.articles.collection.count_documents({"canonicalUrl": bson.Regex("example")}) == 0
 
 
 def test_canary_text_index_unsupported(store):
     with pytest.raises(pymongo.errors.OperationFailure):
-        store.articles.create_index([("headline", pymongo.TEXT)])
+        store.articles.collection.create_index([("headline", pymongo.TEXT)])
 
 
 def test_iso_dates_roundtrip_as_aware_utc(store):
-    store.upsert_articles([article(1)])
-    got = store.find_article("http://www.example.cn/1.html")["datePublished"]
+    store.articles.write([article(1)])
+    got = store.articles.find("http://www.example.cn/1.html")["datePublished"]
     assert got.tzinfo is not None and got == datetime(2024, 3, 23, 12, 21, 2, tzinfo=UTC)
     assert re.match(r"test_", store.db.name)
 
 
 def test_an_article_inserted_by_another_writer_after_our_look_up_is_updated_not_duplicated(store, monkeypatch):
-    store.upsert_articles([article(1)])
+    store.articles.write([article(1)])
     # The other writer's insert lands between our look-up and our write: our look-up saw nothing.
-    real_find = store.articles.find
-    monkeypatch.setattr(store.articles, "find", lambda *a, **k: iter(()))
-    counts = store.upsert_articles([article(2), article(1, body="另一个正文。"), article(3)])
-    monkeypatch.setattr(store.articles, "find", real_find)
+    monkeypatch.setattr(store.articles.collection, "find", lambda *a, **k: iter(()))
+    counts = store.articles.write([article(2), article(1, body="另一个正文。"), article(3)])
+    monkeypatch.undo()
     assert counts.new == 3  # as far as this batch could tell
-    assert store.count_articles() == 3
-    assert store.find_article("http://www.example.cn/1.html")["articleBody"] == "另一个正文。"
+    assert store.articles.count() == 3
+    assert store.articles.find("http://www.example.cn/1.html")["articleBody"] == "另一个正文。"

@@ -1,4 +1,5 @@
-"""Cluster decisions for a batch of normalised articles, with all state in MongoDB (through DedupIndex).
+"""Cluster decisions for a batch of normalised articles; the state lives behind a small index interface
+(dedup/index.py: MongoDB's in store/fingerprints.py, an in-memory one for tests and one-off runs).
 
 For each article, in order:
 1. its canonical URL is already known → the same article (a re-crawl; the store records a version if
@@ -23,12 +24,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from bson.binary import Binary
 
 from newscrawler.dedup.minhash import DEFAULT, LshParams, band_keys, from_bytes, jaccard, signature, to_bytes
 
 if TYPE_CHECKING:
-    from newscrawler.store.dedup import DedupIndex
+    from newscrawler.dedup.index import DedupIndex
 
 # Below this many key characters a body is too short for near-duplicate matching ("图片新闻", a caption):
 # only exact matches count.
@@ -149,7 +149,7 @@ class Deduplicator:
               # Identical bodies have identical band keys, so one multikey index finds exact and near
               # copies; a body too short for near matching gets one key made from its hash instead.
               "bands": band_keys(key, self.params) if near else [exact_key(item["bodyHash"])],
-              "sig": Binary(to_bytes(sig)),
+              "sig": to_bytes(sig),
               # Figures from the text, not the key: the key has no separators, so "7月15日 25℃" would be "71525".
               "nums": numbers(item.get("articleBodySimplified") or item.get("articleBody") or "") if near else [],
               "site": item.get("site"), "source": item.get("source"),

@@ -1,4 +1,5 @@
-"""Dedup's collections: every query and index deduplication needs, and nothing else.
+"""Dedup's collections (`fingerprints`, `clusters`): the MongoDB side of dedup's index interface
+(newscrawler.dedup.index.DedupIndex), plus the reads `db clusters` and the console need.
 
 `fingerprints` holds one small document per article (by canonical URL): its cluster, body hash, MinHash
 signature and LSH band keys. The band keys sit in a multikey index, so near-duplicate candidates are
@@ -21,6 +22,8 @@ from pymongo import ASCENDING, DESCENDING, ReplaceOne, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
+from newscrawler.dedup.index import cluster_view
+
 # What a candidate lookup needs back: never the full member lists or anything article-sized.
 FP_PROJECTION = {"cluster": 1, "bodyHash": 1, "bands": 1, "sig": 1, "nums": 1, "site": 1, "source": 1,
                  "firstSeen": 1, "published": 1, "original": 1, "dedup": 1, "duplicateOf": 1}
@@ -30,7 +33,7 @@ BAND_CHUNK_KEYS = 80
 MAX_CANDIDATES_PER_KEY = 5
 
 
-class DedupIndex:
+class FingerprintRoom:
     def __init__(self, db: Database):
         self.db = db
         self.fingerprints = db["fingerprints"]
@@ -127,14 +130,9 @@ class DedupIndex:
         if limit:
             cursor = cursor.limit(limit)
         for doc in cursor:
-            members = sorted(doc.get("members", []), key=lambda m: (m.get("firstSeen") or datetime.min.replace(
-                tzinfo=UTC), m.get("url", "")))
-            if len(members) < min_size:
-                continue
-            yield {"cluster": doc["_id"], "canonical": (doc.get("canonical") or {}).get("url"),
-                   "headline": doc.get("headline"), "size": len(members),
-                   "urls": [m["url"] for m in members], "members": members,
-                   "createdAt": doc.get("createdAt"), "updatedAt": doc.get("updatedAt")}
+            view = cluster_view(doc)
+            if view["size"] >= min_size:
+                yield view
 
     def cluster_of(self, url: str) -> str | None:
         doc = self.fingerprints.find_one({"_id": url}, {"cluster": 1})

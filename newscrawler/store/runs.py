@@ -1,0 +1,42 @@
+"""The `crawl_runs` collection: one record per crawl or import, written journalled (the audit trail)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import DESCENDING
+from pymongo.collection import Collection
+from pymongo.errors import PyMongoError
+
+from newscrawler.store.connection import StoreError, journalled, reason
+
+
+class RunRoom:
+    def __init__(self, collection: Collection, display_uri: str):
+        self.collection = collection
+        self.display_uri = display_uri
+
+    def ensure_indexes(self) -> None:
+        self.collection.create_index([("startedAt", DESCENDING)], name="startedAt")
+
+    def start(self, record: dict[str, Any]) -> ObjectId:
+        doc = {"startedAt": datetime.now(UTC), "status": "running", **record}
+        return self._write(lambda c: c.insert_one(doc).inserted_id)
+
+    def finish(self, run_id: ObjectId, fields: dict[str, Any]) -> None:
+        doc = {"endedAt": datetime.now(UTC), **fields}
+        self._write(lambda c: c.update_one({"_id": run_id}, {"$set": doc}))
+
+    def _write(self, op):
+        try:
+            return op(journalled(self.collection))
+        except PyMongoError as exc:
+            raise StoreError(f"writing the crawl record to {self.display_uri} failed: {reason(exc)}") from None
+
+    def last(self) -> dict | None:
+        return self.collection.find_one(sort=[("startedAt", DESCENDING)])
+
+    def recent(self, limit: int = 20) -> list[dict]:
+        return list(self.collection.find().sort("startedAt", DESCENDING).limit(limit))
