@@ -31,6 +31,10 @@ TELNETCONSOLE_ENABLED = False
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 
+SPIDER_MIDDLEWARES = {
+    # Skips stored articles and dead links, stops a column's walk at the first page with nothing new.
+    "newscrawler.middlewares.IncrementalCrawl": 950,
+}
 ITEM_PIPELINES = {
     "newscrawler.pipelines.validate.ValidatePipeline": 300,
     "newscrawler.pipelines.normalise.NormalisePipeline": 400,
@@ -38,7 +42,9 @@ ITEM_PIPELINES = {
     "newscrawler.pipelines.store.StorePipeline": 900,
 }
 EXTENSIONS = {
-    "newscrawler.extensions.RunRecorder": 100,
+    # The crawl's one Store (crawler.get_extension(StoreExtension).store), closed when the engine stops.
+    "newscrawler.extensions.store.StoreExtension": 0,
+    "newscrawler.extensions.run.RunRecorder": 100,
 }
 
 # Storage: MONGO_URI empty → the embedded server under NEWSCRAWLER_DATA_DIR (both also read from the
@@ -48,11 +54,17 @@ MONGO_DATABASE = ""
 NEWSCRAWLER_DATA_DIR = ""
 # Articles per bulk write; the last batch is flushed (journalled) when the spider closes.
 STORE_BATCH_SIZE = 200
+# Dedup decides articles in batches of this many, or whatever arrived within DEDUP_MAX_WAIT seconds.
+DEDUP_BATCH_SIZE = 100
+DEDUP_MAX_WAIT = 0.2
+# The run's log file, named in the run record (set by `newscrawler crawl` / `import`).
+NEWSCRAWLER_LOG_FILE = ""
+# True when crawling a local replay: the profiles' per-portal delays and concurrency are not applied.
+NEWSCRAWLER_IGNORE_POLITENESS = False
 # Follow column pagination past pages whose articles are all known (set by --backfill).
 NEWSCRAWLER_BACKFILL = False
 # Fetch known articles on the column pages walked again, to record edits as versions (set by --recheck).
 NEWSCRAWLER_RECHECK = False
 
 LOG_LEVEL = "INFO"
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -20,11 +20,13 @@ from newscrawler.profiles import load_profiles
 from newscrawler.replay.generate import generate
 from newscrawler.replay.server import ReplayServer
 from newscrawler.runlock import RunLock
+from newscrawler.schema import STORED
 from newscrawler.store import Store
 from newscrawler.store.server import find_running
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILES = load_profiles()
+STORED_KEYS = {"_id", *STORED}
 
 
 def newscrawler(data_dir: Path, *args: str, env: dict | None = None, timeout: int = 240):
@@ -76,10 +78,10 @@ def test_first_crawl_stores_every_recorded_article_exactly_once(crawled, recordi
     manifest = recordings[1]
     assert first.returncode == 0, first.stderr[-3000:]
     with Store.open(data_dir=data) as store:
-        assert store.count_articles() == len(manifest["articles"])
+        assert store.articles.count() == len(manifest["articles"])
         wrong = []
         for expected in manifest["articles"]:
-            doc = store.find_article(expected["url"])
+            doc = store.articles.find(expected["url"])
             if doc is None:
                 wrong.append((expected["url"], "missing"))
                 continue
@@ -93,8 +95,10 @@ def test_first_crawl_stores_every_recorded_article_exactly_once(crawled, recordi
             first_para, last_para = (squash(p) for p in (expected["bodyParagraphs"][0], expected["bodyParagraphs"][-1]))
             if first_para not in body or last_para not in body or body.count(first_para) != 1:
                 wrong.append((expected["url"], "body"))
+            if set(doc) - set(STORED_KEYS):
+                wrong.append((expected["url"], "not a stored field of the schema", set(doc) - set(STORED_KEYS)))
         assert not wrong
-        run = store.runs()[-1]  # the first of the two runs
+        run = store.runs.recent()[-1]  # the first of the two runs
     assert run["status"] == "ok" and run["exitCode"] == 0
     assert run["articles"]["new"] == len(manifest["articles"])
     per_portal = run["perPortal"]
@@ -110,8 +114,8 @@ def test_second_crawl_fetches_no_article_page_and_stores_nothing_new(crawled, re
     assert sum(1 for u in first_counts if is_article_page(u)) >= len(recordings[1]["articles"])
     assert [u for u in second_counts if is_article_page(u)] == []
     with Store.open(data_dir=data) as store:
-        run = store.last_run()
-        assert store.count_articles() == len(recordings[1]["articles"])
+        run = store.runs.last()
+        assert store.articles.count() == len(recordings[1]["articles"])
     assert run["articles"] == {"new": 0, "updated": 0, "unchanged": 0, "dropped": 0}
 
 
@@ -120,8 +124,8 @@ def test_data_survives_a_restart_of_the_embedded_server(crawled, recordings):
     assert find_running(data) is None  # every command stopped the server it started
     with Store.open(data_dir=data) as store:
         assert store.server is not None and store.server.owned
-        assert store.count_articles() == len(recordings[1]["articles"])
-        assert len(store.runs()) == 2
+        assert store.articles.count() == len(recordings[1]["articles"])
+        assert len(store.runs.recent()) == 2
 
 
 def test_each_run_logs_to_its_own_file(crawled):
@@ -158,8 +162,8 @@ def test_new_articles_are_picked_up_and_pagination_stops_early(tmp_path, jzrb_re
     # Page 1 of a column brings the new articles, page 2 is all known: no page 3.
     assert not column_page_3(counts)
     with Store.open(data_dir=tmp_path) as store:
-        assert store.last_run()["articles"]["new"] == len(added)
-        assert store.count_articles() == sum(1 for a in v2["articles"] if a["site"] == "jzrb")
+        assert store.runs.last()["articles"]["new"] == len(added)
+        assert store.articles.count() == sum(1 for a in v2["articles"] if a["site"] == "jzrb")
     # --backfill pages through every column again, still fetching no known article.
     with ReplayServer(v2_dir) as server:
         assert newscrawler(tmp_path, "crawl", "jzrb", "--backfill", "--replay", server.proxy_url).returncode == 0
@@ -188,7 +192,7 @@ def test_a_portal_that_fails_outright_makes_the_run_fail(tmp_path, replay):
     assert result.returncode == 1
     assert "ghost" in result.stdout + result.stderr
     with Store.open(data_dir=tmp_path / "data") as store:
-        run = store.last_run()
+        run = store.runs.last()
     assert run["status"] == "failed" and run["failedPortals"] == ["ghost"]
 
 
@@ -203,7 +207,7 @@ def test_a_portal_whose_links_no_longer_match_its_profile_fails_the_run(tmp_path
                          env={"NEWSCRAWLER_PROFILES": str(profiles)})
     assert result.returncode == 1
     with Store.open(data_dir=tmp_path / "data") as store:
-        run = store.last_run()
+        run = store.runs.last()
     assert run["failedPortals"] == ["hnrold"]
     assert "article_url_pattern" in run["message"] and str(profiles / "hnrold.toml") in run["message"]
 
@@ -280,9 +284,9 @@ def test_recheck_records_an_edited_article_as_a_version(tmp_path, recordings):
         assert server.count(edit["url"]) == 1  # known, fetched again because of --recheck
     assert result.returncode == 0, result.stderr[-2000:]
     with Store.open(data_dir=tmp_path) as store:
-        doc = store.find_article(edit["url"])
-        run = store.last_run()
-        assert store.count_articles() == sum(1 for a in v2["articles"] if a["site"] == "dahe")
+        doc = store.articles.find(edit["url"])
+        run = store.runs.last()
+        assert store.articles.count() == sum(1 for a in v2["articles"] if a["site"] == "dahe")
     assert squash(edit["after"]) in squash(doc["articleBody"])
     [version] = doc["versions"]
     assert version["changed"] == ["articleBody"]

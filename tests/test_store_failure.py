@@ -10,7 +10,7 @@ from pathlib import Path
 
 from scrapy.utils.test import get_crawler
 
-from newscrawler.extensions import EXIT_STORE_FAILED, exit_status
+from newscrawler.extensions.run import EXIT_STORE_FAILED, exit_status
 from newscrawler.pipelines.store import StorePipeline
 from newscrawler.store import Store
 from newscrawler.store.server import ensure_server
@@ -55,7 +55,7 @@ def test_database_gone_mid_run_spills_the_batch_and_fails_the_run(tmp_path):
                              str(spill)], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert result.returncode == 0, result.stderr
     with Store.open(data_dir=tmp_path) as store:
-        assert store.count_articles() == 5
-        doc = store.find_article(item(4)["canonicalUrl"])
+        assert store.articles.count() == 5
+        doc = store.articles.find(item(4)["canonicalUrl"])
         assert doc["datePublished"] == datetime(2024, 3, 23, 12, tzinfo=UTC)
     assert not spill.exists() and spill.with_suffix(".jsonl.loaded").exists()

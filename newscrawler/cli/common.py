@@ -104,6 +104,16 @@ def run_spider(spider: type | str, overrides: dict[str, Any], **spider_args: Any
     return crawler
 
 
+def run_recorder(crawler):
+    """The crawl's RunRecorder, or None when the crawl never got as far as building its extensions."""
+    from newscrawler.extensions.run import RunRecorder
+
+    try:
+        return crawler.get_extension(RunRecorder)
+    except RuntimeError:
+        return None
+
+
 def refused(exc: JobRefused) -> int:
     if str(exc):
         print(f"newscrawler: {exc}", file=sys.stderr)

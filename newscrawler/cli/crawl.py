@@ -8,7 +8,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_spider
+from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_recorder, run_spider
 from newscrawler.profiles import ProfileError, select_profiles
 from newscrawler.store import redact_uri
 
@@ -73,7 +73,7 @@ def replay_settings(stack: ExitStack, replay: str) -> dict:
 def crawl(profiles: list[str], overrides: dict) -> int:
     """Run the portal spider once in this process and return the run's exit status."""
     crawler = run_spider("portal", overrides, site=",".join(profiles))
-    recorder = getattr(crawler, "_newscrawler_recorder", None)
+    recorder = run_recorder(crawler)
     if recorder is None or recorder.result is None:
         print("newscrawler: the crawl did not start; see the log above", file=sys.stderr)
         return 1

@@ -109,7 +109,7 @@ def cmd_runs(args) -> int:
     if store is None:
         return EXIT_STORE
     with store:
-        runs = store.runs(args.limit)
+        runs = store.runs.recent(args.limit)
     for run in runs:
         if args.json:
             print(to_json(run))
@@ -125,7 +125,7 @@ def cmd_clusters(args) -> int:
     if store is None:
         return EXIT_STORE
     with store:
-        clusters = list(store.dedup.iter_clusters(limit=args.limit))
+        clusters = list(store.fingerprints.iter_clusters(limit=args.limit))
     for c in clusters:
         if args.json:
             print(to_json(c))
@@ -159,7 +159,7 @@ def cmd_load_spill(args) -> int:
     if store is None:
         return EXIT_STORE
     with store:
-        counts = store.upsert_articles(items, final=True)
+        counts = store.articles.write(items, final=True)
     path.rename(path.with_name(path.name + ".loaded"))
     print(f"loaded {len(items)} articles from {path}: new {counts.new}, updated {counts.updated}, "
           f"unchanged {counts.unchanged}")
@@ -193,7 +193,7 @@ def cmd_find(args) -> int:
     # A Traditional query also finds Simplified pages (and, through their Simplified key, Traditional ones).
     texts = list(dict.fromkeys([args.text, to_simplified(args.text, "Hant")])) if args.text else None
     with store:
-        docs = store.search(site=args.site, since=args.since, until=args.until, source=args.source,
+        docs = store.articles.search(site=args.site, since=args.since, until=args.until, source=args.source,
                             text=texts, limit=args.limit, projection=projection)
     for doc in docs:
         if args.json:
@@ -216,7 +216,7 @@ def cmd_show(args) -> int:
     if store is None:
         return EXIT_STORE
     with store:
-        doc = store.find_article(canonical_url(args.url, profile_for_url(args.url)))
+        doc = store.articles.find(canonical_url(args.url, profile_for_url(args.url)))
     if doc is None:
         print(f"newscrawler: no stored article has the URL {args.url}", file=sys.stderr)
         return 1

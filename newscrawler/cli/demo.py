@@ -41,7 +41,7 @@ def run(args) -> int:
         return EXIT_STORE
     with store:
         expected = {a["url"] for a in manifest["articles"]}
-        stored = store.known_urls(expected)
+        stored = store.articles.known(expected)
         stats = store.stats()
         print(f"\nstored {stats['articles']} articles ({len(stored)} of the {len(expected)} the replay "
               f"publishes) in {store.display_uri} (data dir {data_dir})")
@@ -49,11 +49,11 @@ def run(args) -> int:
             print(f"  {site:<8} {n:>6}")
         print("\nlatest articles:")
         fields = {"site": 1, "headline": 1, "datePublished": 1, "source": 1, "canonicalUrl": 1}
-        for doc in store.iter_articles(limit=8, projection=fields):
+        for doc in store.articles.newest(limit=8, projection=fields):
             date = doc.get("datePublished")
             when = date.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if hasattr(date, "astimezone") else date
             print(f"  [{doc['site']}] {when}  {doc.get('headline')}  (来源: {doc.get('source') or '—'})")
-        clusters = list(store.dedup.iter_clusters()) if store.dedup is not None else []
+        clusters = list(store.fingerprints.iter_clusters())
         print(f"\nstories found on more than one URL: {len(clusters)}")
         for c in clusters[:5]:
             sites = sorted({m.get("site") for m in c["members"]})

@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_spider
+from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_recorder, run_spider
 from newscrawler.store import redact_uri
 
 EXIT_NOTHING_IMPORTED = 1
@@ -61,7 +61,7 @@ def import_pages(paths: list[str], url_map: str | None, overrides: dict) -> int:
           f"dropped {sum(dropped.values())} {dropped or ''}; duplicates {dedup or '{}'}; "
           f"errors {stats.get('errors/import', 0)}; database {redact_uri(overrides['MONGO_URI'])}")
     logging.getLogger("newscrawler").info("import finished: %s", stats)
-    recorder = getattr(crawler, "_newscrawler_recorder", None)
+    recorder = run_recorder(crawler)
     if recorder is not None and recorder.result is not None and recorder.result["exitCode"]:
         return recorder.result["exitCode"]
     return 0 if pages and (new + updated + unchanged) else EXIT_NOTHING_IMPORTED

@@ -2,8 +2,8 @@
 
 Items are held for a moment and decided in batches (DEDUP_BATCH_SIZE, or whatever arrived within
 DEDUP_MAX_WAIT seconds), so the database sees a few `$in` look-ups and bulk writes per batch instead of a
-round trip per item. Each item gets `cluster`, `dedup` (exact / near / none) and `duplicateOf`; the
-matching key is removed so the store does not keep a second copy of the body.
+round trip per item. Each item gets `cluster`, `dedup` (exact / near / none) and `duplicateOf`. The
+engine (newscrawler/dedup/) decides; its state is the store's fingerprints room.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from itemadapter import ItemAdapter
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from newscrawler.dedup.engine import Deduplicator
+from newscrawler.extensions.store import store_of
 from newscrawler.normalise.sources import site_outlets
 from newscrawler.pipelines.normalise import profile_for
-from newscrawler.store import for_crawler
 
 logger = logging.getLogger(__name__)
 
@@ -25,20 +26,20 @@ logger = logging.getLogger(__name__)
 class DedupPipeline:
     def __init__(self, crawler):
         self.crawler = crawler
-        self.batch_size = crawler.settings.getint("DEDUP_BATCH_SIZE", 100)
-        self.max_wait = crawler.settings.getfloat("DEDUP_MAX_WAIT", 0.2)
-        self.pending: list[tuple[dict[str, Any], Deferred]] = []
+        self.batch_size = crawler.settings.getint("DEDUP_BATCH_SIZE")
+        self.max_wait = crawler.settings.getfloat("DEDUP_MAX_WAIT")
+        self.pending: list[tuple[Any, Deferred]] = []
         self._timer = None
 
     @classmethod
     def from_crawler(cls, crawler) -> DedupPipeline:
         return cls(crawler)
 
-    def open_spider(self, spider=None) -> None:
-        self.store = for_crawler(self.crawler)
-        self.dedup = Deduplicator(self.store.dedup)
+    def open_spider(self) -> None:
+        self.store = store_of(self.crawler)
+        self.dedup = Deduplicator(self.store.fingerprints)
 
-    async def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
+    async def process_item(self, item: Any) -> Any:
         done: Deferred = Deferred()
         self.pending.append((item, done))
         if len(self.pending) >= self.batch_size:
@@ -49,10 +50,10 @@ class DedupPipeline:
             self._timer = reactor.callLater(self.max_wait, self.flush)
         return await maybe_deferred_to_future(done)
 
-    async def close_spider(self, spider=None) -> None:
+    async def close_spider(self) -> None:
         await maybe_deferred_to_future(self.flush(final=True))
 
-    def original(self, item: dict[str, Any]) -> bool:
+    def original(self, item: ItemAdapter) -> bool:
         """Whether the item is its outlet's own article: no 来源, or a 来源 that is the site itself."""
         if not item.get("source"):
             return True
@@ -68,10 +69,10 @@ class DedupPipeline:
         batch, self.pending = self.pending, []
         return deferred_from_coro(self._decide(batch, final))
 
-    async def _decide(self, batch: list[tuple[dict[str, Any], Deferred]], final: bool) -> None:
+    async def _decide(self, batch: list[tuple[Any, Deferred]], final: bool) -> None:
         if not batch:
             return
-        items = [it for it, _ in batch]
+        items = [ItemAdapter(it) for it, _ in batch]
         stats = self.crawler.stats
         try:
             decisions = await self.store.in_writer(self.dedup.process, items, [self.original(it) for it in items],
@@ -81,9 +82,8 @@ class DedupPipeline:
             logger.exception("dedup failed for a batch of %d items; stored without a cluster", len(items))
             stats.inc_value("dedup/errors")
             decisions = [None] * len(items)
-        for (item, done), decision in zip(batch, decisions, strict=True):
-            item.pop("matchKey", None)
+        for (item, done), article, decision in zip(batch, items, decisions, strict=True):
             if decision is not None:
-                item.update(decision.fields())
+                article.update(decision.fields())
                 stats.inc_value("dedup/known" if decision.known else f"dedup/{decision.kind}")
             done.callback(item)

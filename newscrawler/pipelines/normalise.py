@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from itemadapter import ItemAdapter
+
 from newscrawler.normalise.article import normalise_item
 from newscrawler.pipelines.validate import MIN_BODY_CHARS, drop
 
@@ -22,9 +24,10 @@ class NormalisePipeline:
     def from_crawler(cls, crawler) -> NormalisePipeline:
         return cls(crawler)
 
-    def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
-        normalise_item(item, profile_for(self.crawler, item.get("site")))
+    def process_item(self, item: Any) -> Any:
+        article = ItemAdapter(item)
+        normalise_item(article, profile_for(self.crawler, article.get("site")))
         # Validation counted characters before invisible ones and repeated blocks were removed.
-        if len(item["articleBody"]) < MIN_BODY_CHARS:
-            raise drop(self.crawler, "no_body", item.get("url") or "?")
+        if len(article["articleBody"]) < MIN_BODY_CHARS:
+            raise drop(self.crawler, "no_body", article.get("url") or "?")
         return item

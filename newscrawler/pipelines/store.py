@@ -14,8 +14,9 @@ from typing import Any
 
 from scrapy.utils.defer import deferred_from_coro
 
-from newscrawler import config
-from newscrawler.store import StoreError, for_crawler
+from newscrawler import config, schema
+from newscrawler.extensions.store import store_of
+from newscrawler.store import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -23,18 +24,18 @@ logger = logging.getLogger(__name__)
 class StorePipeline:
     def __init__(self, crawler):
         self.crawler = crawler
-        self.batch_size = crawler.settings.getint("STORE_BATCH_SIZE", 200)
-        self.buffer: list[dict[str, Any]] = []
+        self.batch_size = crawler.settings.getint("STORE_BATCH_SIZE")
+        self.buffer: list[Any] = []
         self.failed = False
 
     @classmethod
     def from_crawler(cls, crawler) -> StorePipeline:
         return cls(crawler)
 
-    def open_spider(self, spider=None) -> None:
-        self.store = for_crawler(self.crawler)
+    def open_spider(self) -> None:
+        self.store = store_of(self.crawler)
 
-    async def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
+    async def process_item(self, item: Any) -> Any:
         if self.failed:
             self._spill([item])
             return item
@@ -43,7 +44,7 @@ class StorePipeline:
             await self.flush()
         return item
 
-    async def close_spider(self, spider=None) -> None:
+    async def close_spider(self) -> None:
         await self.flush(final=True)
 
     async def flush(self, final: bool = False) -> None:
@@ -52,7 +53,7 @@ class StorePipeline:
             return
         stats = self.crawler.stats
         try:
-            counts = await self.store.in_writer(self.store.upsert_articles, batch, final=final)
+            counts = await self.store.in_writer(self.store.articles.write, batch, final=final)
         except StoreError as exc:
             self.failed = True
             stats.inc_value("store/errors")
@@ -67,14 +68,15 @@ class StorePipeline:
         for (site, outcome), n in counts.by_site.items():
             stats.inc_value(f"portal/{site}/articles_{outcome}", n)
 
-    def _spill(self, items: list[dict[str, Any]]) -> Path:
+    def _spill(self, items: list[Any]) -> Path:
+        """Append the items' stored fields to the run's spill file (`db load-spill` stores them later)."""
         stats = self.crawler.stats
         spill_dir = config.data_dir(self.crawler.settings.get("NEWSCRAWLER_DATA_DIR") or None) / "spill"
         spill_dir.mkdir(parents=True, exist_ok=True)
         path = spill_dir / f"{stats.get_value('newscrawler/run_id', 'run')}.jsonl"
         with path.open("a", encoding="utf-8") as fh:
             for item in items:
-                fh.write(json.dumps(item, ensure_ascii=False, default=_json_default) + "\n")
+                fh.write(json.dumps(schema.document(item), ensure_ascii=False, default=_json_default) + "\n")
         stats.set_value("store/spill_file", str(path))
         stats.inc_value("store/spilled", len(items))
         return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 MIN_BODY_CHARS = 20
@@ -23,14 +24,15 @@ class ValidatePipeline:
     def from_crawler(cls, crawler) -> ValidatePipeline:
         return cls(crawler)
 
-    def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
-        url = item.get("url") or "?"
-        if not item.get("isArticle", True):
+    def process_item(self, item: Any) -> Any:
+        article = ItemAdapter(item)
+        url = article.get("url") or "?"
+        if not article.get("isArticle", True):
             raise drop(self.crawler, "not_article", url)
-        if not item.get("site"):
+        if not article.get("site"):
             raise drop(self.crawler, "no_site", url)
-        if not (item.get("headline") or "").strip():
+        if not (article.get("headline") or "").strip():
             raise drop(self.crawler, "no_headline", url)
-        if len((item.get("articleBody") or "").strip()) < MIN_BODY_CHARS:
+        if len((article.get("articleBody") or "").strip()) < MIN_BODY_CHARS:
             raise drop(self.crawler, "no_body", url)
         return item

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 import scrapy
 
-from newscrawler.extract import ExtractionError, extract
+from newscrawler import signals
+from newscrawler.extract import Article, ExtractionError, extract
 from newscrawler.profiles import PortalProfile, load_profiles, profile_for_url
 
 HTML_SUFFIXES = (".html", ".htm", ".shtml", ".xhtml")
@@ -70,9 +71,8 @@ class ImportSpider(scrapy.Spider):
         self.paths = paths.split(os.pathsep) if isinstance(paths, str) else list(paths)
         self.url_map = read_url_map(url_map)
         self.profiles: dict[str, PortalProfile] = load_profiles()
-        self.errors: list[dict[str, str]] = []
 
-    async def start(self) -> AsyncIterator[dict[str, Any]]:
+    async def start(self) -> AsyncIterator[Article]:
         for path in iter_files(self.paths):
             name = path.name.lower()
             try:
@@ -88,7 +88,7 @@ class ImportSpider(scrapy.Spider):
             except OSError as exc:
                 self._error(str(path), f"cannot read: {exc.strerror or exc}")
 
-    def _html_file(self, path: Path) -> dict[str, Any] | None:
+    def _html_file(self, path: Path) -> Article | None:
         body = path.read_bytes()
         fetched = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         url = self.url_map.get(path.name) or self.url_map.get(str(path))
@@ -122,7 +122,7 @@ class ImportSpider(scrapy.Spider):
                 yield url, record.content_stream().read(), headers, when
 
     def _article(self, body: bytes, url: str, headers: dict[str, str] | None, fetched: datetime,
-                 origin: str) -> dict[str, Any] | None:
+                 origin: str) -> Article | None:
         site, profile = site_for(url, self.profiles)
         try:
             article = extract(body, url, headers=headers, profile=profile)
@@ -130,15 +130,14 @@ class ImportSpider(scrapy.Spider):
             self._error(origin, str(exc))
             return None
         self.crawler.stats.inc_value("import/pages")
-        item = article.to_dict()
-        item.pop("nextPage", None)
-        item.update(site=site, url=url, fetchedAt=fetched, importedFrom=origin)
-        return item
+        article.nextPage = None
+        article.site, article.url, article.fetchedAt, article.importedFrom = site, url, fetched, origin
+        return article
 
     def _error(self, origin: str, reason: str) -> None:
         self.crawler.stats.inc_value("errors/import")
-        self.errors.append({"url": origin, "kind": "import", "error": reason})
         self.logger.error("cannot import %s: %s", origin, reason)
+        self.crawler.signals.send_catch_log(signals.fetch_failed, url=origin, kind="import", reason=reason, site=None)
 
 
 def _warc_date(value: str | None) -> datetime:

@@ -1,0 +1,9 @@
+"""newscrawler's own Scrapy signals (sent through `crawler.signals`, like Scrapy's).
+
+fetch_failed(url, kind, reason, site, status)
+    A page could not be fetched or turned into an article: `kind` is "home", "column", "article" or
+    "extraction"; `status` the HTTP status when there was a response. The run recorder keeps it in the run
+    record; the incremental-crawl middleware remembers dead article links.
+"""
+
+fetch_failed = object()
