@@ -7,6 +7,8 @@ import html
 import http.client
 import json
 import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections import deque
@@ -17,8 +19,8 @@ import pytest
 from lxml import html as lxml_html
 
 from newscrawler.profiles import BUILTIN_DIR, load_profiles
-from newscrawler.replay import Recording, ReplayServer, generate, load_manifest
-from newscrawler.replay.generate import route_file
+from newscrawler_replay import Recording, ReplayServer, generate, load_manifest
+from newscrawler_replay.generate import route_file
 
 PROFILES = load_profiles([BUILTIN_DIR])
 
@@ -291,3 +293,40 @@ def test_cli_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["replay", "generate", str(tmp_path), "--articles-per-site", "3"]) == 0
     assert "recorded" in capsys.readouterr().out
     assert (tmp_path / "manifest.json").exists() and (tmp_path / "routes.json").exists()
+
+
+# Runs the real CLI in a child process in which the replay package cannot be imported, as in a production
+# install (`make install`, the Docker image).
+WITHOUT_REPLAY = ("import sys; sys.modules['newscrawler_replay'] = None; from newscrawler.cli import main; "
+                  "sys.exit(main(sys.argv[1:]))")
+
+
+@pytest.mark.parametrize("command", [["replay", "generate", "{dir}/rec"], ["replay", "serve", "{dir}/rec"],
+                                     ["demo"], ["crawl", "--replay", "{dir}/rec"]],
+                         ids=["replay generate", "replay serve", "demo", "crawl --replay"])
+def test_dev_commands_say_they_need_the_development_install(tmp_path: Path, command: list[str]) -> None:
+    args = [a.format(dir=tmp_path) for a in command]
+    done = subprocess.run([sys.executable, "-c", WITHOUT_REPLAY, "--data-dir", str(tmp_path / "data"), *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    name = " ".join(command[:2]) if command[0] != "demo" else "demo"
+    assert lines[0] == (f"newscrawler {name}: needs the development install (the replay package is not installed "
+                        "here; run `make setup` in a checkout of newscrawler)")
+    # Refused before anything was started or written: no run lock, no database, no recording.
+    assert not (tmp_path / "data").exists() and not (tmp_path / "rec").exists()
+
+
+def test_other_commands_work_without_the_replay_package(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>标题</title></head><body><h1>标题</h1><p>" + "正文内容。" * 40
+                    + "</p></body></html>", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", WITHOUT_REPLAY, "extract", str(page), "--url", "http://x.cn/a.html"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[0])["headline"] == "标题"
+    helped = subprocess.run([sys.executable, "-c", WITHOUT_REPLAY, "replay", "serve", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0 and "--port" in helped.stdout

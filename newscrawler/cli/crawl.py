@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_spider
+from newscrawler.cli.replay import import_replay
 from newscrawler.profiles import ProfileError, select_profiles
 from newscrawler.store import redact_uri
 
@@ -26,12 +27,16 @@ def add_parser(sub) -> None:
     p.add_argument("--replay", metavar="DIR_OR_URL",
                    help="crawl a recorded copy of the portals instead of the real ones: a recording directory "
                         "(served from 127.0.0.1 for this run; see `replay generate`) or the http:// address "
-                        "of a running `replay serve`")
+                        "of a running `replay serve`; a directory needs the development install")
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    replay_server = None
+    if args.replay and not args.replay.startswith("http://"):
+        # Before the run lock and the store: without the development install this is a usage error.
+        replay_server = import_replay("server", "crawl --replay").ReplayServer
     try:
         profiles = select_profiles(args.sites or None)
     except ProfileError as exc:
@@ -46,21 +51,20 @@ def run(args) -> int:
                 p.site for p in profiles), job.store.display_uri, job.log_file)
             overrides = {**job.settings(), "NEWSCRAWLER_BACKFILL": args.backfill, "NEWSCRAWLER_RECHECK": args.recheck}
             if args.replay:
-                overrides.update(replay_settings(job.stack, args.replay))
+                overrides.update(replay_settings(job.stack, args.replay, replay_server))
             return crawl(profiles=[p.site for p in profiles], overrides=overrides)
     except JobRefused as exc:
         return refused(exc)
 
 
-def replay_settings(stack: ExitStack, replay: str) -> dict:
+def replay_settings(stack: ExitStack, replay: str, server_class: type | None = None) -> dict:
     """Route the real portal URLs to a recording through a proxy on 127.0.0.1; no politeness delays
-    are needed against our own server."""
+    are needed against our own server. A recording directory is served by `server_class` (the replay
+    package's ReplayServer) for this run."""
     if replay.startswith("http://"):
         proxy_url = replay
     else:
-        from newscrawler.replay.server import ReplayServer
-
-        server = ReplayServer(Path(replay))
+        server = server_class(Path(replay))
         server.start()
         stack.callback(server.stop)
         proxy_url = server.proxy_url

@@ -278,7 +278,7 @@ class ReplayServer:
 
 
 class SpawnedReplayServer:
-    """A ReplayServer in a child process (`python -m newscrawler.replay serve`), same counting API."""
+    """A ReplayServer in a child process (`python -m newscrawler_replay serve`), same counting API."""
 
     def __init__(self, recording_dir: str | Path, port: int = 0):
         self.recording_dir = Path(recording_dir)
@@ -291,13 +291,15 @@ class SpawnedReplayServer:
         if self.process is not None:
             return self
         env = dict(os.environ)
-        # The child must import this package even when it is not installed (tests from a checkout).
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        # The child must import this package, and newscrawler, even when they are not installed (a checkout):
+        # replay/ holds newscrawler_replay, the checkout's root newscrawler.
+        here = Path(__file__).resolve()
+        roots = (str(here.parents[1]), str(here.parents[2]))
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (*roots, env.get("PYTHONPATH", "")) if p)
         # stderr goes to a file: a pipe nobody reads would block the server once it filled up.
         self._stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "newscrawler.replay", "serve", str(self.recording_dir), "--port", str(self.port)],
+            [sys.executable, "-m", "newscrawler_replay", "serve", str(self.recording_dir), "--port", str(self.port)],
             stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env)
         line = self.process.stdout.readline()
         if "proxy http://" not in line:
