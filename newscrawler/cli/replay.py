@@ -31,6 +31,18 @@ def import_replay(module: str, command: str) -> ModuleType:
         raise SystemExit(EXIT_USAGE) from None
 
 
+def parse_faults(specs: list[str] | None, command: str) -> list:
+    """The --fault options as replay faults, or exit 2 naming the one that is malformed."""
+    if not specs:
+        return []
+    faults = import_replay("faults", command)
+    try:
+        return [faults.parse_fault(spec) for spec in specs]
+    except ValueError as exc:
+        print(f"newscrawler {command}: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+
+
 def _generate(args: argparse.Namespace) -> int:
     generate = import_replay("generate", "replay generate")
     manifest = generate.generate(Path(args.dir), articles_per_site=args.articles_per_site, seed=args.seed,
@@ -47,6 +59,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     server = import_replay("server", "replay serve")
+    faults = parse_faults(args.fault, "replay serve")
     if not (Path(args.dir) / "routes.json").exists():
         print(f"newscrawler replay serve: {args.dir} holds no recording (run `newscrawler replay generate "
               f"{args.dir}` first)", file=sys.stderr)
@@ -54,12 +67,22 @@ def _serve(args: argparse.Namespace) -> int:
     # SIGTERM (from SpawnedReplayServer.stop or a service manager) ends the loop like Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        server.ReplayServer(args.dir, host=args.host, port=args.port).serve_forever()
+        server.ReplayServer(args.dir, host=args.host, port=args.port, faults=faults).serve_forever()
     except OSError as exc:
         print(f"newscrawler replay serve: cannot listen on {args.host}:{args.port}: {exc.strerror}",
               file=sys.stderr)
         return 1
     return 0
+
+
+FAULT_HELP = ("answer requests for URL (an exact URL, or a regular expression matching the whole URL) with a "
+              "fault: an HTTP status (e.g. 503), stall (never answer), reset (drop the connection), huge (a ~7 MB "
+              "article page) or ctrl (control characters in the text); :N = only the first N requests of each "
+              "matching URL, then normally. Repeatable")
+
+
+def add_fault_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fault", action="append", metavar="URL=KIND[:N]", help=FAULT_HELP)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -76,6 +99,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     srv.add_argument("dir", metavar="DIR")
     srv.add_argument("--port", type=int, default=8899, help="0 picks a free port (default 8899)")
     srv.add_argument("--host", default="127.0.0.1")
+    add_fault_option(srv)
     srv.set_defaults(func=_serve)
 
 
