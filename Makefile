@@ -1,31 +1,62 @@
-# Two commands on a fresh machine: `make demo` and `make test`. Both create the virtualenv on first use.
+# Two commands on a fresh clone: `make demo` and `make test`. Both create the development virtualenv on first use.
+# A production machine runs `make install` instead (see the README's "Running it from cron").
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Every version that `make setup`, `make install`, CI and the Docker image install; refreshed by `make lock`.
+LOCK := requirements.lock
+PIP := $(BIN)/pip install -q -c $(LOCK)
+# What `make clean-data` deletes (the default data directory; pass DATA_DIR=… for another).
+DATA_DIR ?= var
 
-.PHONY: setup demo test lint bench bench-crawl bench-extraction bench-dedup clean
+.PHONY: setup install demo test lint lock bench bench-crawl bench-extraction bench-dedup clean clean-data
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[embedded,dev]'
+# The development install: newscrawler and the replay (replay/, development only) editable, the embedded
+# MongoDB-wire server and the test tools, at the locked versions.
+$(VENV)/.installed: pyproject.toml replay/pyproject.toml $(LOCK) | $(BIN)/activate
+	$(PIP) --upgrade pip
+	$(PIP) -e '.[embedded,dev]' -e ./replay
 	touch $@
 
 setup: $(VENV)/.installed
 
+# The production install for cron: newscrawler alone at the locked versions, no test tools, no replay, and the
+# embedded server only when MONGO_URI is not set. Re-creates $(VENV) from scratch (a development install there
+# is replaced; `make setup` brings it back).
+install:
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PIP) --upgrade pip
+	$(PIP) '.$(if $(MONGO_URI),,[embedded])'
+	@echo "installed newscrawler$(if $(MONGO_URI), (no embedded server: MONGO_URI is set),) into $(abspath $(VENV));" \
+	      "cron runs: $(abspath $(BIN))/newscrawler --data-dir DATA_DIR crawl"
+
 demo: setup
 	$(BIN)/newscrawler demo
 
-test: setup
+# CI runs this: lint first, then the whole suite.
+test: lint
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check newscrawler tests benchmarks
+	$(BIN)/ruff check newscrawler tests benchmarks replay
+
+# Refresh the lock file: resolve the newest versions pyproject.toml allows (every extra, and the replay) in a
+# scratch virtualenv and pin them. Then `make test` (setup re-installs from the new lock) and commit both.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install -q --upgrade pip
+	.lock-venv/bin/pip install -q '.[embedded,dev,bench]' ./replay
+	{ echo "# Versions tested together (make test), for pip install -c: make setup, make install, CI, Dockerfile."; \
+	  echo "# Made by \`make lock\` with $$(.lock-venv/bin/python --version); do not edit by hand."; \
+	  .lock-venv/bin/pip freeze --all | grep -v -i -e '^newscrawler' -e '^wheel=='; } > $(LOCK)
+	rm -rf .lock-venv
 
 $(VENV)/.bench-installed: $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[embedded,dev,bench]'
+	$(PIP) -e '.[embedded,dev,bench]' -e ./replay
 	touch $@
 
 bench: bench-crawl bench-extraction bench-dedup
@@ -39,5 +70,22 @@ bench-extraction: $(VENV)/.bench-installed
 bench-dedup: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/dedup.py
 
+# Build and tool leftovers only. Never the data directory ($(DATA_DIR): the database, logs, spill files): that
+# is `make clean-data`.
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) .lock-venv build replay/build *.egg-info replay/*.egg-info .pytest_cache .ruff_cache benchmarks/out
+	find newscrawler replay tests benchmarks -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Deletes the data directory and says what is in it first. Refuses while its embedded database server runs.
+clean-data:
+	@if [ ! -e "$(DATA_DIR)" ]; then echo "clean-data: $(DATA_DIR) does not exist; nothing deleted"; exit 0; fi; \
+	pid=$$(sed -n 's/.*"pid": *\([0-9][0-9]*\).*/\1/p' "$(DATA_DIR)/db/server.json" 2>/dev/null); \
+	if [ -n "$$pid" ] && kill -0 "$$pid" 2>/dev/null; then \
+	  echo "clean-data: the embedded database server (pid $$pid) is running on $(DATA_DIR)/db; stop it first" \
+	       "(end \`newscrawler db serve\` or wait for the crawl); nothing deleted" >&2; exit 1; fi; \
+	echo "clean-data: deleting $(abspath $(DATA_DIR)) ($$(du -sh "$(DATA_DIR)" | cut -f1)):"; \
+	[ -d "$(DATA_DIR)/db" ] && echo "  $(DATA_DIR)/db: the embedded database, every stored article and run record"; \
+	[ -n "$$(ls -A "$(DATA_DIR)/spill" 2>/dev/null)" ] && \
+	  echo "  $(DATA_DIR)/spill: $$(ls "$(DATA_DIR)/spill" | wc -l) spill file(s): fetched articles never stored"; \
+	du -sh "$(DATA_DIR)"/* 2>/dev/null | sed 's/^/  /'; \
+	rm -rf -- "$(DATA_DIR)"; echo "clean-data: deleted $(DATA_DIR)"

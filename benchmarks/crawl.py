@@ -129,7 +129,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles-per-site", type=int, default=600)
     args = ap.parse_args()
-    from newscrawler.replay.generate import generate
+    from newscrawler_replay.generate import generate
 
     with tempfile.TemporaryDirectory(prefix="nc-bench-") as tmp:
         tmp = Path(tmp)

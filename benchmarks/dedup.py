@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/dedup.py [--sizes 10000,50000,100000] [--skip-curve] [--skip-eval]
 
 1. Evaluation set, built at run time (never committed): the replay portals' stories (their `story` ids,
-   when newscrawler.replay is installed), and transformations of ../shared/corpus bodies — true copies
+   when newscrawler_replay is installed), and transformations of ../shared/corpus bodies — true copies
    (script switch, new boilerplate, re-punctuation, a lead paragraph added, one cut, headline reworded,
    and all of script+boilerplate+cut at once) and hard negatives (two halves of one article as two
    stories on one topic; two stories around one quoted background paragraph; daily weather / market /
@@ -93,8 +93,8 @@ def corpus_originals() -> list[dict]:
 def replay_articles(tmp: Path) -> list[dict]:
     try:
         from newscrawler.extract import extract
-        from newscrawler.replay import generate
-        from newscrawler.replay.generate import route_file
+        from newscrawler_replay import generate
+        from newscrawler_replay.generate import route_file
     except ImportError:
         return []
     manifest = generate(tmp / "replay", articles_per_site=150, seed=3, version=1)

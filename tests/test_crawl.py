@@ -17,12 +17,12 @@ import pytest
 
 from newscrawler.normalise.urls import canonical_url
 from newscrawler.profiles import load_profiles
-from newscrawler.replay.generate import generate
-from newscrawler.replay.server import ReplayServer
 from newscrawler.runlock import RunLock
 from newscrawler.schema import STORED
 from newscrawler.store import Store
 from newscrawler.store.server import find_running
+from newscrawler_replay.generate import generate
+from newscrawler_replay.server import ReplayServer
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILES = load_profiles()

@@ -12,8 +12,8 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from newscrawler.replay.generate import generate, route_file
-from newscrawler.replay.server import ReplayServer
+from newscrawler_replay.generate import generate, route_file
+from newscrawler_replay.server import ReplayServer
 
 REPO = Path(__file__).resolve().parents[1]
 VOLATILE = {"_id": 0, "lastSeen": 0, "fetchedAt": 0, "updatedAt": 0, "crawlRun": 0, "httpStatus": 0}

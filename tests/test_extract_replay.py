@@ -15,7 +15,7 @@ import pytest
 from newscrawler.extract import extract, merge_pages
 from newscrawler.profiles import load_profiles
 
-replay = pytest.importorskip("newscrawler.replay")
+replay = pytest.importorskip("newscrawler_replay")
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from newscrawler.replay.generate import generate, route_file
 from newscrawler.spiders.importer import read_url_map, site_for
+from newscrawler_replay.generate import generate, route_file
 
 REPO = Path(__file__).resolve().parents[1]
 

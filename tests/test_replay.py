@@ -7,6 +7,10 @@ import html
 import http.client
 import json
 import re
+import socket
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from collections import deque
@@ -17,10 +21,13 @@ import pytest
 from lxml import html as lxml_html
 
 from newscrawler.profiles import BUILTIN_DIR, load_profiles
-from newscrawler.replay import Recording, ReplayServer, generate, load_manifest
-from newscrawler.replay.generate import route_file
+from newscrawler.settings import DOWNLOAD_MAXSIZE
+from newscrawler_replay import Recording, ReplayServer, generate, load_manifest
+from newscrawler_replay.faults import HUGE_BYTES, parse_fault
+from newscrawler_replay.generate import route_file
 
 PROFILES = load_profiles([BUILTIN_DIR])
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -291,3 +298,217 @@ def test_cli_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["replay", "generate", str(tmp_path), "--articles-per-site", "3"]) == 0
     assert "recorded" in capsys.readouterr().out
     assert (tmp_path / "manifest.json").exists() and (tmp_path / "routes.json").exists()
+
+
+# Runs the real CLI in a child process in which the replay package cannot be imported, as in a production
+# install (`make install`, the Docker image).
+WITHOUT_REPLAY = ("import sys; sys.modules['newscrawler_replay'] = None; from newscrawler.cli import main; "
+                  "sys.exit(main(sys.argv[1:]))")
+
+
+@pytest.mark.parametrize("command", [["replay", "generate", "{dir}/rec"], ["replay", "serve", "{dir}/rec"],
+                                     ["demo"], ["crawl", "--replay", "{dir}/rec"]],
+                         ids=["replay generate", "replay serve", "demo", "crawl --replay"])
+def test_dev_commands_say_they_need_the_development_install(tmp_path: Path, command: list[str]) -> None:
+    args = [a.format(dir=tmp_path) for a in command]
+    done = subprocess.run([sys.executable, "-c", WITHOUT_REPLAY, "--data-dir", str(tmp_path / "data"), *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    name = " ".join(command[:2]) if command[0] != "demo" else "demo"
+    assert lines[0] == (f"newscrawler {name}: needs the development install (the replay package is not installed "
+                        "here; run `make setup` in a checkout of newscrawler)")
+    # Refused before anything was started or written: no run lock, no database, no recording.
+    assert not (tmp_path / "data").exists() and not (tmp_path / "rec").exists()
+
+
+def test_other_commands_work_without_the_replay_package(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>标题</title></head><body><h1>标题</h1><p>" + "正文内容。" * 40
+                    + "</p></body></html>", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", WITHOUT_REPLAY, "extract", str(page), "--url", "http://x.cn/a.html"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[0])["headline"] == "标题"
+    helped = subprocess.run([sys.executable, "-c", WITHOUT_REPLAY, "replay", "serve", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0 and "--port" in helped.stdout
+
+
+# ---------------------------------------------------------------- fault injection (issue 12)
+
+def _article(m: dict, site: str, n: int = 0) -> dict:
+    return [a for a in m["articles"] if a["site"] == site and not a["special"]][n]
+
+
+def test_fault_specs_parse_and_bad_ones_are_named() -> None:
+    f = parse_fault("http://News.Hnr.cn/hnxw/2.html=503:3")
+    assert (f.url, f.kind, f.status, f.limit) == ("http://news.hnr.cn/hnxw/2.html", "status", 503, 3)
+    # Split at the last "=": a URL with a query keeps its own.
+    f = parse_fault("http://x.cn/list.php?page=2=reset")
+    assert (f.url, f.kind, f.limit) == ("http://x.cn/list.php?page=2", "reset", None)
+    assert f.matches("http://x.cn/list.php?page=2") and not f.matches("http://x.cn/list.php?page=22")
+    f = parse_fault(r"http://news\.lyd\.com\.cn/lyxw/index_\d+\.shtml=STALL:1")
+    assert f.kind == "stall" and f.matches("http://news.lyd.com.cn/lyxw/index_10.shtml")
+    assert not f.matches("http://news.lyd.com.cn/lyxw/index_10.shtml?x=1")  # the whole URL must match
+    for bad, reason in [("nothing", "expected URL=KIND"), ("http://a.cn/=teapot", "unknown kind 'teapot'"),
+                        ("http://a.cn/=503:0", "N in KIND:N"), ("http://a.cn/=503:x", "N in KIND:N"),
+                        ("http://a.cn/=99", "99 is not an HTTP status"), ("=503", "expected URL=KIND"),
+                        ("(unclosed=503", "neither an http:// URL nor a valid regular expression")]:
+        with pytest.raises(ValueError, match=re.escape(reason)) as err:
+            parse_fault(bad)
+        assert str(err.value).startswith(f"--fault {bad!r}: ")
+
+
+def test_status_fault_answers_the_first_n_requests_of_each_url_then_the_page(rec: tuple[Path, dict]) -> None:
+    out, m = rec
+    a, b = _article(m, "jzrb", 0)["url"], _article(m, "jzrb", 1)["url"]
+    with ReplayServer(out, faults=[r"http://www\.jzrb\.com/news/.*\.shtml=503:3"]) as srv:
+        op = _opener(srv.proxy_url)
+        for url in (a, b):
+            for _ in range(3):
+                with pytest.raises(urllib.error.HTTPError) as err:
+                    op.open(url, timeout=5)
+                assert err.value.code == 503
+            with op.open(url, timeout=5) as resp:
+                assert resp.status == 200 and resp.read() == _body(out, url)
+        assert srv.count(a) == 4 and srv.faults[0]["served"] == {a: 3, b: 3}
+        with op.open(_article(m, "dahe")["url"], timeout=5) as resp:  # not matched: served as recorded
+            assert resp.status == 200
+    with ReplayServer(out, faults=[f"{a}=500"]) as srv:  # without :N, every request
+        for _ in range(5):
+            with pytest.raises(urllib.error.HTTPError) as err:
+                _opener(srv.proxy_url).open(a, timeout=5)
+            assert err.value.code == 500
+
+
+def test_stall_fault_accepts_the_request_and_never_answers(rec: tuple[Path, dict]) -> None:
+    out, m = rec
+    url = _article(m, "hnr")["url"]
+    srv = ReplayServer(out, faults=[f"{url}=stall:1"]).start()
+    try:
+        stalled = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        stalled.sendall(f"GET {url} HTTP/1.1\r\nHost: news.hnr.cn\r\n\r\n".encode())
+        stalled.settimeout(1.5)
+        with pytest.raises(TimeoutError):
+            stalled.recv(1)  # no answer, and no close (that would return b"")
+        # Meanwhile the server answers everyone else, and this URL once its one stall is used.
+        with _opener(srv.proxy_url).open(url, timeout=5) as resp:
+            assert resp.read() == _body(out, url)
+        with pytest.raises(TimeoutError):
+            stalled.recv(1)
+    finally:
+        started = time.monotonic()
+        srv.stop()  # does not wait for the stalled connection
+        assert time.monotonic() - started < 5
+    stalled.close()
+
+
+def test_reset_fault_drops_the_connection(rec: tuple[Path, dict]) -> None:
+    out, m = rec
+    url = _article(m, "lyd")["url"]
+    with ReplayServer(out, faults=[f"{url}=reset:1"]) as srv:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+        conn.request("GET", url)
+        with pytest.raises(ConnectionResetError):
+            conn.getresponse()
+        conn.close()
+        with _opener(srv.proxy_url).open(url, timeout=5) as resp:
+            assert resp.read() == _body(out, url)
+
+
+def test_huge_fault_serves_megabytes_of_article_text_under_the_download_cap(rec: tuple[Path, dict]) -> None:
+    out, m = rec
+    gbk, utf8 = _article(m, "jzrb"), _article(m, "dahe")
+    unknown = "http://news.hnr.cn/202401/01/1.html"
+    with ReplayServer(out, faults=[f"{gbk['url']}=huge", f"{utf8['url']}=huge:1", f"{unknown}=huge"]) as srv:
+        op = _opener(srv.proxy_url)
+        for a, codec in ((gbk, "gb18030"), (utf8, "utf-8")):
+            with op.open(a["url"], timeout=30) as resp:
+                assert resp.headers["Content-Type"] == a["contentType"]
+                body = resp.read()
+            assert HUGE_BYTES <= len(body) < DOWNLOAD_MAXSIZE
+            text = html.unescape(body.decode(codec))  # in the page's own encoding, whole
+            for part in (a["headline"], a["bodyParagraphs"][0], a["bodyParagraphs"][-1], a["editor"]):
+                assert part in text
+            paragraphs = re.findall(r"<p>([^<]+)</p>", text)
+            # Chinese prose, paragraph after different paragraph: not one line repeated.
+            assert len(paragraphs) > 5000 and len(set(paragraphs)) > 0.95 * len(paragraphs)
+            prose = "".join(paragraphs)
+            assert sum(1 for ch in prose if "\u4e00" <= ch <= "\u9fff") > 0.7 * len(prose)
+        with op.open(utf8["url"], timeout=5) as resp:  # :1 used up
+            assert resp.read() == _body(out, utf8["url"])
+        with op.open(unknown, timeout=30) as resp:  # not recorded: a generated page of the same size
+            assert resp.status == 200 and HUGE_BYTES <= len(resp.read()) < DOWNLOAD_MAXSIZE
+
+
+def test_ctrl_fault_puts_control_characters_in_the_headline_and_paragraphs(rec: tuple[Path, dict]) -> None:
+    out, m = rec
+    with ReplayServer(out, faults=[f"{a['url']}=ctrl" for a in (_article(m, "jzrb"), _article(m, "hnr"))]) as srv:
+        for a, codec in ((_article(m, "jzrb"), "gb18030"), (_article(m, "hnr"), "utf-8")):
+            with _opener(srv.proxy_url).open(a["url"], timeout=5) as resp:
+                body = resp.read()
+            assert all(c in body for c in (b"\x08", b"\x1b", b"\x1f"))
+            assert re.sub(rb"[\x08\x1b\x1f]", b"", body) == _body(out, a["url"])  # nothing else changed
+            text = body.decode(codec)
+            headline = text.split("<h1", 1)[1].split("</h1>", 1)[0]
+            first = text.split(a["bodyParagraphs"][0][:4], 1)[1].split("</p>", 1)[0]
+            assert re.search("[\x08\x1b\x1f]", headline) and re.search("[\x08\x1b\x1f]", first)
+
+
+def test_faults_are_added_and_cleared_at_run_time_through_the_control_endpoint(rec: tuple[Path, dict]) -> None:
+    out, m = rec
+    a, b = _article(m, "dahe", 0)["url"], _article(m, "dahe", 1)["url"]
+    with ReplayServer.spawn(out, faults=[f"{a}=404"]) as srv:
+        op = _opener(srv.proxy_url)
+        with pytest.raises(urllib.error.HTTPError) as err:
+            op.open(a, timeout=5)
+        assert err.value.code == 404
+        srv.add_fault(f"{b}=502:1")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            op.open(b, timeout=5)
+        assert err.value.code == 502
+        with op.open(b, timeout=5) as resp:
+            assert resp.status == 200
+        with pytest.raises(ValueError, match="unknown kind 'teapot'"):
+            srv.add_fault(f"{b}=teapot")
+        assert [(f["spec"], f["served"]) for f in srv.faults] == [(f"{a}=404", {a: 1}), (f"{b}=502:1", {b: 1})]
+        srv.clear_faults()
+        assert srv.faults == []
+        with op.open(a, timeout=5) as resp:
+            assert resp.read() == _body(out, a)
+
+
+def test_a_malformed_fault_is_a_usage_error(tmp_path: Path, rec: tuple[Path, dict],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from newscrawler.cli import main
+
+    out, _ = rec
+    with pytest.raises(SystemExit) as exited:
+        main(["replay", "serve", str(out), "--port", "0", "--fault", "http://a.cn/=teapot"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == ("newscrawler replay serve: --fault 'http://a.cn/=teapot': unknown kind "
+                                       "'teapot'; use an HTTP status (e.g. 503) or one of stall, reset, huge, ctrl\n")
+    assert main(["--data-dir", str(tmp_path), "crawl", "--fault", "http://a.cn/=503"]) == 2
+    assert "--fault needs --replay DIR" in capsys.readouterr().err
+    assert main(["--data-dir", str(tmp_path), "crawl", "--replay", str(tmp_path / "none")]) == 2
+    assert "holds no recording" in capsys.readouterr().err
+    assert not (tmp_path / "logs").exists()  # refused before the run started
+
+
+def test_crawl_replay_with_faults_loses_the_page_that_always_fails_and_retries_the_other(tmp_path: Path) -> None:
+    from newscrawler.store import Store
+
+    m = generate(tmp_path / "rec", articles_per_site=4)
+    lost, retried = _article(m, "dahe", 0)["url"], _article(m, "dahe", 1)["url"]
+    done = subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(tmp_path / "data"), "crawl",
+                           "--replay", str(tmp_path / "rec"), "--fault", f"{lost}=503", "--fault", f"{retried}=503:1",
+                           "--log-level", "WARNING"], capture_output=True, text=True, timeout=240, cwd=REPO)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    with Store.open(data_dir=tmp_path / "data") as store:
+        assert store.articles.find(lost) is None
+        assert store.articles.find(retried) is not None  # Scrapy retried the 503 and got the page
+        assert store.articles.count() == len(m["articles"]) - 1
+        assert lost in {e["url"] for e in store.runs.recent()[-1]["errors"]}

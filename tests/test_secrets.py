@@ -14,8 +14,8 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from newscrawler.replay.generate import generate
-from newscrawler.replay.server import ReplayServer
+from newscrawler_replay.generate import generate
+from newscrawler_replay.server import ReplayServer
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "s3cret-Pa55word"

@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_recorder, run_spider
+from newscrawler.cli.replay import add_fault_option, import_replay, parse_faults
 from newscrawler.profiles import ProfileError, select_profiles
 from newscrawler.store import redact_uri
 
@@ -26,12 +27,27 @@ def add_parser(sub) -> None:
     p.add_argument("--replay", metavar="DIR_OR_URL",
                    help="crawl a recorded copy of the portals instead of the real ones: a recording directory "
                         "(served from 127.0.0.1 for this run; see `replay generate`) or the http:// address "
-                        "of a running `replay serve`")
+                        "of a running `replay serve`; a directory needs the development install")
+    add_fault_option(p)
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    replay_server, faults = None, []
+    fault_specs = args.fault
+    if fault_specs and (not args.replay or args.replay.startswith("http://")):
+        print("newscrawler crawl: --fault needs --replay DIR (a replay served for this run); a running `replay "
+              "serve` takes its own --fault", file=sys.stderr)
+        return EXIT_USAGE
+    if args.replay and not args.replay.startswith("http://"):
+        # Before the run lock and the store: without the development install this is a usage error.
+        replay_server = import_replay("server", "crawl --replay").ReplayServer
+        faults = parse_faults(fault_specs, "crawl --replay")
+        if not (Path(args.replay) / "routes.json").is_file():
+            print(f"newscrawler crawl: --replay {args.replay} holds no recording (make one with `newscrawler replay "
+                  f"generate {args.replay}`)", file=sys.stderr)
+            return EXIT_USAGE
     try:
         profiles = select_profiles(args.sites or None)
     except ProfileError as exc:
@@ -46,21 +62,20 @@ def run(args) -> int:
                 p.site for p in profiles), job.store.display_uri, job.log_file)
             overrides = {**job.settings(), "NEWSCRAWLER_BACKFILL": args.backfill, "NEWSCRAWLER_RECHECK": args.recheck}
             if args.replay:
-                overrides.update(replay_settings(job.stack, args.replay))
+                overrides.update(replay_settings(job.stack, args.replay, replay_server, faults))
             return crawl(profiles=[p.site for p in profiles], overrides=overrides)
     except JobRefused as exc:
         return refused(exc)
 
 
-def replay_settings(stack: ExitStack, replay: str) -> dict:
+def replay_settings(stack: ExitStack, replay: str, server_class: type | None = None, faults: list = ()) -> dict:
     """Route the real portal URLs to a recording through a proxy on 127.0.0.1; no politeness delays
-    are needed against our own server."""
+    are needed against our own server. A recording directory is served by `server_class` (the replay
+    package's ReplayServer) for this run, with the faults asked for."""
     if replay.startswith("http://"):
         proxy_url = replay
     else:
-        from newscrawler.replay.server import ReplayServer
-
-        server = ReplayServer(Path(replay))
+        server = server_class(Path(replay), faults=faults)
         server.start()
         stack.callback(server.stop)
         proxy_url = server.proxy_url

@@ -11,30 +11,31 @@ from zoneinfo import ZoneInfo
 from newscrawler import config
 from newscrawler.cli import crawl as crawl_cmd
 from newscrawler.cli.common import EXIT_STORE, open_store
+from newscrawler.cli.replay import import_replay
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("demo", help="crawl the offline portal replay into the embedded store and show it")
+    p = sub.add_parser("demo", help="crawl the offline portal replay into the embedded store and show it "
+                                    "(development install only)")
     p.add_argument("--articles-per-site", type=int, default=60,
                    help="size of the generated recording (first run only)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from newscrawler.replay.generate import GENERATOR_VERSION, generate
-
+    replay = import_replay("generate", "demo")
     data_dir = config.data_dir(args.data_dir)
     recording = data_dir / "replay"
     manifest_path = recording / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else None
     # A recording made by an older generator is made again (the crawl then sees what changed, as it would
     # on a real portal).
-    if manifest is None or manifest.get("generator") != GENERATOR_VERSION:
+    if manifest is None or manifest.get("generator") != replay.GENERATOR_VERSION:
         print(f"recording the portal replay into {recording} …", file=sys.stderr)
-        manifest = generate(recording, articles_per_site=args.articles_per_site)
-    code = crawl_cmd.run(argparse.Namespace(data_dir=args.data_dir, sites=[], backfill=False, recheck=False,
+        manifest = replay.generate(recording, articles_per_site=args.articles_per_site)
+    code = crawl_cmd.run(argparse.Namespace(data_dir=args.data_dir, sites=[], backfill=False, recheck=False, fault=None,
                                             replay=str(recording), log_level="WARNING"))
     store = open_store(args)
     if store is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from html import escape
 
-from newscrawler.replay.model import Column, Placement
+from newscrawler_replay.model import Column, Placement
 
 ListItem = tuple[str, str, str]  # (href, headline, date shown in the list)
 

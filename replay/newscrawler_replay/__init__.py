@@ -9,8 +9,8 @@
 import json
 from pathlib import Path
 
-from newscrawler.replay.generate import generate
-from newscrawler.replay.server import Recording, ReplayServer, SpawnedReplayServer
+from newscrawler_replay.generate import generate
+from newscrawler_replay.server import Recording, ReplayServer, SpawnedReplayServer
 
 __all__ = ["Recording", "ReplayServer", "SpawnedReplayServer", "generate", "load_manifest"]
 

@@ -6,7 +6,9 @@ path. Responses are prebuilt bytes in memory and the connection handling is a ba
 keep-alive: the crawl benchmark measures the crawler, so the server must not be the bottleneck.
 
 Requests to the server's own address under `/__replay__/` are control calls: `counts` (JSON of requests per
-URL) and `reset`. They let a test ask a server running in another process what was fetched.
+URL), `reset`, `reload` and `faults` (the injected faults as JSON; `faults?add=URL%3DKIND` adds one,
+`faults?clear` removes them all). They let a test ask a server running in another process what was fetched,
+and change what it does wrong (see faults.py).
 """
 
 from __future__ import annotations
@@ -14,18 +16,25 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
+
+from newscrawler_replay.faults import Fault, ctrl_body, filler, huge_body, parse_fault, status_body
 
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 400: "Bad Request", 404: "Not Found",
-           405: "Method Not Allowed"}
+           405: "Method Not Allowed", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+           504: "Gateway Timeout"}
 SERVER = b"Server: newscrawler-replay\r\n"
 CONTROL = "/__replay__/"
 MAX_HEAD = 64 * 1024
@@ -45,6 +54,9 @@ def _response(status: int, content_type: str, body: bytes, location: str = "") -
 NOT_FOUND = _response(404, "text/html; charset=utf-8", b"<html><body><h1>404 Not Found</h1></body></html>")
 BAD_REQUEST = _response(400, "text/plain", b"bad request\n")
 NOT_ALLOWED = _response(405, "text/plain", b"only GET and HEAD of http:// URLs are replayed\n")
+# What a connection does instead of answering, for the `stall` and `reset` faults.
+STALL = "stall"
+RESET = "reset"
 
 
 class Recording:
@@ -55,22 +67,36 @@ class Recording:
         index = json.loads((self.directory / "routes.json").read_text(encoding="utf-8"))
         self.aliases: dict[str, str] = dict(index.get("aliases", {}))
         self.responses: dict[str, tuple[bytes, bytes]] = {}
+        # url → (status, content type, body): what the `huge` and `ctrl` faults rewrite.
+        self.routes: dict[str, tuple[int, str, bytes]] = {}
         pages = self.directory / "pages"
         for r in index["routes"]:
             body = (pages / r["file"]).read_bytes() if r.get("file") else b""
             self.responses[r["url"]] = _response(r["status"], r.get("contentType", ""), body, r.get("location", ""))
+            self.routes[r["url"]] = (r["status"], r.get("contentType", ""), body)
 
     def __len__(self) -> int:
         return len(self.responses)
 
+    def _key(self, url: str, table: dict) -> str | None:
+        if url in table:
+            return url
+        parts = urlsplit(url)
+        alias = self.aliases.get(parts.hostname or "")
+        if alias:
+            aliased = url.replace(f"//{parts.netloc}", f"//{alias}", 1)
+            if aliased in table:
+                return aliased
+        return None
+
     def lookup(self, url: str) -> tuple[bytes, bytes] | None:
-        found = self.responses.get(url)
-        if found is None:
-            parts = urlsplit(url)
-            alias = self.aliases.get(parts.hostname or "")
-            if alias:
-                found = self.responses.get(url.replace(f"//{parts.netloc}", f"//{alias}", 1))
-        return found
+        key = self._key(url, self.responses)
+        return self.responses[key] if key else None
+
+    def route(self, url: str) -> tuple[int, str, bytes] | None:
+        """(status, content type, body) recorded for url, or None."""
+        key = self._key(url, self.routes)
+        return self.routes[key] if key else None
 
 
 def normalise_target(target: str, host_header: str) -> str | None:
@@ -94,11 +120,14 @@ class _Connection(asyncio.Protocol):
         self.server = server
         self.buf = b""
         self.transport: asyncio.Transport | None = None
+        self.stalled = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if self.stalled:
+            return  # a stalled connection reads on and never answers
         self.buf += data
         while self.transport is not None:
             end = self.buf.find(b"\r\n\r\n")
@@ -124,9 +153,24 @@ class _Connection(asyncio.Protocol):
             conn = (headers.get("connection") or headers.get("proxy-connection") or "").lower()
             keep = ("close" not in conn) if version == "HTTP/1.1" else ("keep-alive" in conn)
             response = self.server.respond(method, target, headers.get("host", ""))
+            if response == STALL:
+                self.stalled = True
+                self.server._stalled.add(self.transport)
+                return
+            if response == RESET:
+                self._reset()
+                return
             self._send(response, keep=keep, head_only=method == "HEAD")
             if not keep:
                 return
+
+    def _reset(self) -> None:
+        """Close with a TCP RST (SO_LINGER 0), as a crashed server or a middlebox does, not a clean FIN."""
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
+        self.transport = None
 
     def _send(self, response: tuple[bytes, bytes], *, keep: bool, head_only: bool) -> None:
         head, body = response
@@ -137,6 +181,8 @@ class _Connection(asyncio.Protocol):
             self.transport = None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.stalled:
+            self.server._stalled.discard(self.transport)
         self.transport = None
 
 
@@ -147,32 +193,86 @@ class ReplayServer:
     runs the same server in a child process instead (its own GIL), with the same counting API.
     """
 
-    def __init__(self, recording_dir: str | Path, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, recording_dir: str | Path, host: str = "127.0.0.1", port: int = 0,
+                 faults: list[Fault | str] | tuple = ()):
         self.recording = Recording(recording_dir)
         self.host = host
         self.port = port
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        for fault in faults:
+            self.add_fault(fault)
+        self._stalled: set[asyncio.BaseTransport] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._own = {f"{host}:{port}", f"localhost:{port}"}
 
     # ------------------------------------------------------------ answering
-    def respond(self, method: str, target: str, host_header: str) -> tuple[bytes, bytes]:
+    def respond(self, method: str, target: str, host_header: str) -> tuple[bytes, bytes] | str:
+        """The response for one request, or STALL / RESET when a fault says not to answer."""
         if method not in ("GET", "HEAD"):
             return NOT_ALLOWED
         url = normalise_target(target, host_header)
         if url is None:
             return BAD_REQUEST
-        netloc = urlsplit(url).netloc
-        if netloc in self._own and urlsplit(url).path.startswith(CONTROL):
-            return self._control(urlsplit(url).path[len(CONTROL):])
+        parts = urlsplit(url)
+        if parts.netloc in self._own and parts.path.startswith(CONTROL):
+            return self._control(parts.path[len(CONTROL):], parse_qs(parts.query, keep_blank_values=True))
         with self._lock:
             self._counts[url] += 1
+            faults = list(self._faults)
+        for fault in faults:
+            if fault.take(url):
+                return self._faulty(fault, url)
         return self.recording.lookup(url) or NOT_FOUND
 
-    def _control(self, command: str) -> tuple[bytes, bytes]:
+    def _faulty(self, fault: Fault, url: str) -> tuple[bytes, bytes] | str:
+        if fault.kind in (STALL, RESET):
+            return fault.kind
+        if fault.kind == "status":
+            return _response(fault.status, "text/html; charset=utf-8", status_body(fault.status))
+        route = self.recording.route(url)
+        status, ctype, body = route if route is not None and route[0] == 200 else (200, "", b"")
+        if fault.kind == "huge":
+            rewritten = huge_body(body if "html" in ctype else None, url)
+            return _response(200, ctype if "html" in ctype else "text/html; charset=utf-8", rewritten)
+        spiked = ctrl_body(body)  # "ctrl"
+        return _response(status, ctype, spiked) if spiked is not None else (self.recording.lookup(url) or NOT_FOUND)
+
+    # ------------------------------------------------------------ faults
+    def add_fault(self, fault: Fault | str) -> Fault:
+        """Inject a fault from now on (a Fault or its `URL=KIND[:N]` spec); ValueError for a malformed spec."""
+        fault = parse_fault(fault) if isinstance(fault, str) else fault
+        if fault.kind == "huge":
+            # Made now rather than on the first request, which would hold up the server's loop for a second or two.
+            for codec in ("utf-8", "gb18030"):
+                filler(codec)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    @property
+    def faults(self) -> list[dict]:
+        """The injected faults with how often each URL got one so far."""
+        with self._lock:
+            return [f.describe() for f in self._faults]
+
+    def _control(self, command: str, query: dict[str, list[str]]) -> tuple[bytes, bytes]:
+        if command == "faults":
+            if "clear" in query:
+                self.clear_faults()
+            for spec in query.get("add", []):
+                try:
+                    self.add_fault(spec)
+                except ValueError as exc:
+                    return _response(400, "application/json", json.dumps({"error": str(exc)}).encode())
+            return _response(200, "application/json", json.dumps(self.faults).encode())
         if command == "counts":
             return _response(200, "application/json", json.dumps(self.counts).encode())
         if command == "reset":
@@ -243,9 +343,15 @@ class ReplayServer:
             raise failure[0]
         return self
 
+    def _close_stalled(self) -> None:
+        for transport in list(self._stalled):
+            transport.abort()
+        self._stalled.clear()
+
     def stop(self) -> None:
         if self._thread is None:
             return
+        self._loop.call_soon_threadsafe(self._close_stalled)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._thread = None
@@ -273,16 +379,17 @@ class ReplayServer:
         self.stop()
 
     @classmethod
-    def spawn(cls, recording_dir: str | Path, port: int = 0) -> SpawnedReplayServer:
-        return SpawnedReplayServer(recording_dir, port).start()
+    def spawn(cls, recording_dir: str | Path, port: int = 0, faults: list[str] | tuple = ()) -> SpawnedReplayServer:
+        return SpawnedReplayServer(recording_dir, port, faults).start()
 
 
 class SpawnedReplayServer:
-    """A ReplayServer in a child process (`python -m newscrawler.replay serve`), same counting API."""
+    """A ReplayServer in a child process (`python -m newscrawler_replay serve`), same counting API."""
 
-    def __init__(self, recording_dir: str | Path, port: int = 0):
+    def __init__(self, recording_dir: str | Path, port: int = 0, faults: list[str] | tuple = ()):
         self.recording_dir = Path(recording_dir)
         self.port = port
+        self.fault_specs = list(faults)
         self.process: subprocess.Popen | None = None
         self._stderr: IO[bytes] | None = None
         self.proxy_url = ""
@@ -291,13 +398,16 @@ class SpawnedReplayServer:
         if self.process is not None:
             return self
         env = dict(os.environ)
-        # The child must import this package even when it is not installed (tests from a checkout).
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        # The child must import this package, and newscrawler, even when they are not installed (a checkout):
+        # replay/ holds newscrawler_replay, the checkout's root newscrawler.
+        here = Path(__file__).resolve()
+        roots = (str(here.parents[1]), str(here.parents[2]))
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (*roots, env.get("PYTHONPATH", "")) if p)
         # stderr goes to a file: a pipe nobody reads would block the server once it filled up.
         self._stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "newscrawler.replay", "serve", str(self.recording_dir), "--port", str(self.port)],
+            [sys.executable, "-m", "newscrawler_replay", "serve", str(self.recording_dir), "--port", str(self.port),
+             *(arg for spec in self.fault_specs for arg in ("--fault", spec))],
             stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env)
         line = self.process.stdout.readline()
         if "proxy http://" not in line:
@@ -310,11 +420,27 @@ class SpawnedReplayServer:
         self.port = int(self.proxy_url.rsplit(":", 1)[1])
         return self
 
-    def _control(self, command: str) -> dict:
+    def _control(self, command: str) -> dict | list:
         # Straight to the server, never through an http_proxy from the environment.
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(f"{self.proxy_url}{CONTROL}{command}", timeout=10) as resp:
-            return json.loads(resp.read())
+        try:
+            with opener.open(f"{self.proxy_url}{CONTROL}{command}", timeout=10) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 400:
+                raise ValueError(json.loads(exc.read())["error"]) from None
+            raise
+
+    def add_fault(self, spec: str) -> None:
+        """Inject a fault (`URL=KIND[:N]`) from now on; ValueError for a malformed spec."""
+        self._control("faults?add=" + urllib.parse.quote(spec, safe=""))
+
+    def clear_faults(self) -> None:
+        self._control("faults?clear")
+
+    @property
+    def faults(self) -> list[dict]:
+        return self._control("faults")
 
     @property
     def counts(self) -> dict[str, int]:

@@ -16,10 +16,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from newscrawler.replay import templates
-from newscrawler.replay.content import Writer, seed_article
-from newscrawler.replay.model import Column, Placement, Route
-from newscrawler.replay.portals import HOST_ALIASES, SITES, SiteSpec
+from newscrawler_replay import templates
+from newscrawler_replay.content import Writer, seed_article
+from newscrawler_replay.model import Column, Placement, Route
+from newscrawler_replay.portals import HOST_ALIASES, SITES, SiteSpec
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Bumped whenever the generated recording changes shape, so a stored recording can be seen to be stale.

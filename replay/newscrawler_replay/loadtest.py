@@ -1,4 +1,4 @@
-"""Measure how many requests per second a replay server answers (`python -m newscrawler.replay bench DIR`).
+"""Measure how many requests per second a replay server answers (`python -m newscrawler_replay bench DIR`).
 
 The client is a bare asyncio loop over keep-alive connections sending proxy-form requests, the way Scrapy
 talks to an http_proxy; the server runs in its own process so the two do not share a GIL.
@@ -45,7 +45,7 @@ async def _run(proxy_url: str, urls: list[str], seconds: float, connections: int
 
 def bench(recording_dir: str | Path, seconds: float = 5.0, connections: int = 16) -> dict:
     """Requests/s of a spawned server answering article pages of the recording."""
-    from newscrawler.replay.server import ReplayServer
+    from newscrawler_replay.server import ReplayServer
 
     manifest = json.loads((Path(recording_dir) / "manifest.json").read_text(encoding="utf-8"))
     urls = [a["url"] for a in manifest["articles"]]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from newscrawler.replay.model import Column
+from newscrawler_replay.model import Column
 
 
 @dataclass(frozen=True)

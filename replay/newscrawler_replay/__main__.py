@@ -1,4 +1,4 @@
-"""`python -m newscrawler.replay generate|serve DIR`: the replay commands without the rest of the CLI."""
+"""`python -m newscrawler_replay generate|serve DIR`: the replay commands without the rest of the CLI."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from newscrawler.cli.replay import add_commands
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from newscrawler.replay.loadtest import bench
+    from newscrawler_replay.loadtest import bench
 
     print(json.dumps(bench(args.dir, args.seconds, args.connections)))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m newscrawler.replay")
+    parser = argparse.ArgumentParser(prog="python -m newscrawler_replay")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_commands(sub)
     bench = sub.add_parser("bench", help="requests/s a spawned server answers for DIR's article pages")
