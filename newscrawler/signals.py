@@ -1,9 +1,18 @@
 """newscrawler's own Scrapy signals (sent through `crawler.signals`, like Scrapy's).
 
-fetch_failed(url, kind, reason, site, status)
+fetch_failed(url, kind, reason, site, status, **extra)
     A page could not be fetched or turned into an article: `kind` is "home", "column", "article" or
     "extraction"; `status` the HTTP status when there was a response. The run recorder keeps it in the run
-    record; the incremental-crawl middleware remembers dead article links.
+    record; the incremental-crawl middleware remembers dead article links, failed listing pages (the column's
+    walk is not whole) and article pages to fetch again next run. Extra keywords the spider adds: `linked`
+    (the article's canonical URL), `continuation` (a 下一页 page of a multi-page article), `column` (the
+    listing the page was reached from) and `page` (a column page's number).
+
+run_closing(reason)
+    Sent by the run recorder when the spider closes, just before it builds the run record: components put
+    what the record must say into the crawl stats then (Scrapy calls spider_closed handlers in the order
+    they were connected, and extensions connect before middlewares).
 """
 
 fetch_failed = object()
+run_closing = object()

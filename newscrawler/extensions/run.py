@@ -103,6 +103,7 @@ class RunRecorder:
             self.errors.append({"url": url, "kind": kind, "error": reason})
 
     def spider_closed(self, spider, reason: str) -> None:
+        self.crawler.signals.send_catch_log(signals.run_closing, reason=reason)
         stats = self.crawler.stats.get_stats()
         failed = failed_portals(stats, getattr(spider, "profiles", {})) if spider.name == "portal" else {}
         code, message = exit_status(stats, failed, reason)

@@ -29,6 +29,8 @@ MAX_ARTICLE_PAGES = 20
 # article pages: otherwise the walk's tail leaves the crawl with little to fetch in parallel.
 LISTING_PRIORITY = 10
 LISTING_KINDS = ("home", "column")
+# Later pagination links a column page request carries, so the walk can go on past a page that fails.
+MAX_LATER_PAGES = 10
 _PAGE_NUMBER = re.compile(r"(\d+)(?=\D*$)")
 
 
@@ -78,12 +80,21 @@ class PortalSpider(scrapy.Spider):
         for profile in self.profiles.values():
             for kind, urls in (("home", profile.start_urls), ("column", profile.column_urls)):
                 for url in urls:
-                    yield self._listing(profile, url, kind, 0)
+                    yield self._listing(profile, url, kind, 0, column=url)
 
-    def _listing(self, profile: PortalProfile, url: str, kind: str, page: int) -> scrapy.Request:
+    def _listing(self, profile: PortalProfile, url: str, kind: str, page: int, column: str,
+                 later: list[tuple[int, str]] = ()) -> scrapy.Request:
+        """A home or column page; `column` is the listing's first URL (the column a walk belongs to), `later`
+        the further pagination links seen, in page order, to go on with if this page fails."""
         self.crawler.stats.inc_value(f"portal/{profile.site}/listing_requests")
-        return scrapy.Request(url, callback=self.parse_listing, errback=self.on_error, dont_filter=True,
-                              priority=LISTING_PRIORITY, meta=self._meta(profile, kind, page=page))
+        return scrapy.Request(url, callback=self.parse_listing, errback=self.on_listing_error, dont_filter=True,
+                              priority=LISTING_PRIORITY,
+                              meta=self._meta(profile, kind, page=page, column=column, later=list(later)))
+
+    def article_request(self, site: str, url: str, linked: str, column: str) -> scrapy.Request:
+        """An article page, linked as `linked` (its canonical URL) from the listing `column`."""
+        return scrapy.Request(url, callback=self.parse_article, errback=self.on_error,
+                              meta=self._meta(self.profiles[site], "article", linked=linked, pages=[], column=column))
 
     def parse_listing(self, response: Response):
         """Every article link of a home or column page, and the column's next page (the middleware decides
@@ -103,12 +114,12 @@ class PortalSpider(scrapy.Spider):
             elif kind == "column" and profile.is_pagination_url(url):
                 pagination.append(url)
         self.crawler.stats.inc_value(f"portal/{site}/article_links", len(article_links))
+        column = response.meta["column"]
         for key, url in article_links.items():
-            yield scrapy.Request(url, callback=self.parse_article, errback=self.on_error,
-                                 meta=self._meta(profile, "article", linked=key, pages=[]))
-        later = sorted((page_number(u), u) for u in pagination if page_number(u) > max(page, 0))
+            yield self.article_request(site, url, key, column)
+        later = sorted({page_number(u): u for u in pagination if page_number(u) > max(page, 0)}.items())
         if kind == "column" and later and page + 1 < profile.max_pages_per_column:
-            yield self._listing(profile, later[0][1], "column", later[0][0])
+            yield self._listing(profile, later[0][1], "column", later[0][0], column, later[1:MAX_LATER_PAGES + 1])
 
     def parse_article(self, response: Response):
         site = response.meta["site"]
@@ -125,10 +136,23 @@ class PortalSpider(scrapy.Spider):
         nxt = article.nextPage
         if nxt and nxt not in {p.url for p in pages} and len(pages) < MAX_ARTICLE_PAGES and profile.owns_url(nxt):
             yield scrapy.Request(nxt, callback=self.parse_article, errback=self.on_continuation_error,
-                                 meta=self._meta(profile, "article", linked=response.meta["linked"], pages=pages))
+                                 meta=self._meta(profile, "article", linked=response.meta["linked"], pages=pages,
+                                                 column=response.meta.get("column")))
             return
         item = merge_pages(pages) if len(pages) > 1 else article
         yield self._item(item, profile, response.meta["linked"], response.status)
+
+    def on_listing_error(self, failure: Failure):
+        """A listing page failed: record it, and walk on to the next pagination link the previous page showed
+        (the IncrementalCrawl middleware remembers the gap and has the next run walk over it again). Errback
+        output bypasses spider middlewares, so the walk goes on unconditionally here: the failed page was one
+        the middleware had decided to fetch."""
+        self.on_error(failure)
+        meta = failure.request.meta
+        profile = self.profiles[meta["site"]]
+        later = [tuple(p) for p in meta.get("later") or ()]
+        if meta["kind"] == "column" and later and meta["page"] + 1 < profile.max_pages_per_column:
+            yield self._listing(profile, later[0][1], "column", later[0][0], meta["column"], later[1:])
 
     def on_continuation_error(self, failure: Failure):
         """A continuation page failed: keep what the earlier pages had rather than lose the article."""
@@ -154,7 +178,8 @@ class PortalSpider(scrapy.Spider):
         if kind in LISTING_KINDS:
             self.crawler.stats.inc_value(f"portal/{request.meta['site']}/listing_failures")
         self._failed(request.url, kind, reason, request.meta.get("site"), status, linked=request.meta.get("linked"),
-                     continuation=bool(request.meta.get("pages")))
+                     continuation=bool(request.meta.get("pages")), column=request.meta.get("column"),
+                     page=request.meta.get("page"))
 
     def _failed(self, url: str, kind: str, reason: str, site: str | None, status: int | None = None,
                 **extra: Any) -> None:
