@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="dedup-bench-") as tmp:
         server = ensure_server(Path(tmp) / "db")
         try:
-            client = pymongo.MongoClient(server.uri, tz_aware=True)
+            client = pymongo.MongoClient(server.client_uri, tz_aware=True)
             speed = sketch_speed([o["body"] for o in originals])
             print(f"sketch per article ({speed['chars']:.0f} key chars): own one-permutation MinHash + band keys "
                   f"{speed['ownMs']:.3f} ms, datasketch MinHash(128) {speed['datasketchMs']:.3f} ms")
@@ -465,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
                 sizes = [int(s) for s in args.sizes.split(",")]
                 print("\ncost curve (batches of 100, probe of 2,000 per point; target ≤ 2 ms/article at 100,000):")
                 synth = Synth([o["body"] for o in originals])
-                results["curve"] = cost_curve(server.uri, server.pid, synth, sizes)
+                results["curve"] = cost_curve(server.client_uri, server.pid, synth, sizes)
                 print("\n| stored | ms/article | p95 batch ms/article | RSS MiB (crawler) | RSS MiB (server) "
                       "| fill articles/s |")
                 print("|---|---|---|---|---|---|")

@@ -31,7 +31,7 @@ def mongo_uri(tmp_path_factory):
         yield external
         return
     server = ensure_server(tmp_path_factory.mktemp("mongo"))
-    yield server.uri
+    yield server.client_uri
     server.stop()
 
 

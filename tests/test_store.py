@@ -85,16 +85,18 @@ def test_embedded_server_is_reused_and_data_survives_a_restart(tmp_path):
         assert first.owned
         again = ensure_server(tmp_path)  # a second process on the same data dir connects, never reopens
         assert again.uri == first.uri and not again.owned
-        client = pymongo.MongoClient(first.uri)
+        client = pymongo.MongoClient(first.client_uri)
         client.t.c.insert_one({"x": 1}, bypass_document_validation=False)
         client.t.c.with_options(write_concern=pymongo.WriteConcern(j=True)).insert_one({"x": 2})
         client.close()
+        again.stop()  # the second client is done: it leaves the server to the first (its lease released)
+        assert find_running(tmp_path) is not None
     finally:
         first.stop()
     assert find_running(tmp_path) is None
     second = ensure_server(tmp_path)
     try:
-        client = pymongo.MongoClient(second.uri)
+        client = pymongo.MongoClient(second.client_uri)
         assert sorted(d["x"] for d in client.t.c.find()) == [1, 2]
         client.close()
     finally:

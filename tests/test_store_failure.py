@@ -29,7 +29,7 @@ def test_database_gone_mid_run_spills_the_batch_and_fails_the_run(tmp_path):
     crawler = get_crawler(settings_dict={"NEWSCRAWLER_DATA_DIR": str(tmp_path), "STORE_BATCH_SIZE": 2})
     crawler.stats.open_spider()
     pipeline = StorePipeline(crawler)
-    pipeline.store = Store.open(uri=server.uri)
+    pipeline.store = Store.open(uri=server.client_uri)
 
     async def feed():
         for n in range(2):

@@ -235,7 +235,9 @@ def cmd_serve(args) -> int:
         if store.server is None or not store.server.owned:
             print(f"a database is already being served: {store.display_uri}")
             return 0
-        print(f"serving {store.display_uri} (data in {store.server.storage}); Ctrl-C stops it", flush=True)
+        print(f"serving {store.display_uri} (data in {store.server.storage}; user {store.server.username}, its "
+              f"password in {store.server.storage / 'credentials.json'}, authSource admin); Ctrl-C stops it",
+              flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             signal.pause()

@@ -9,7 +9,7 @@ import pymongo
 from pymongo.errors import PyMongoError
 
 from newscrawler import config
-from newscrawler.store.server import EmbeddedServer, EmbeddedServerError, ensure_server
+from newscrawler.store.server import EmbeddedServer, EmbeddedServerError, ensure_server, find_running
 
 CONNECT_TIMEOUT_MS = 5000
 
@@ -28,20 +28,30 @@ def reason(exc: Exception) -> str:
     return redact_uri(str(exc).split(", Timeout:")[0].split(" (configured timeouts")[0])
 
 
+def _embedded_uri(uri: str, data_dir: str | Path | None) -> bool:
+    """Whether `uri` is the shown address of the embedded server of this data directory (a crawl is handed
+    the URI its command connected to: it joins that server, with the directory's credentials)."""
+    if data_dir is None or not uri.startswith("mongodb://127.0.0.1:"):
+        return False
+    running = find_running(Path(data_dir))
+    return running is not None and running.uri == uri
+
+
 def connect(uri: str | None = None, data_dir: str | Path | None = None
             ) -> tuple[pymongo.MongoClient, str, EmbeddedServer | None]:
     """A client for MONGO_URI (or `uri`), else for the embedded server on the data directory, started
-    when none runs there. Fails within seconds, naming the URI without its password."""
+    when none runs there. Fails within seconds, naming the URI without its password. The URI returned is
+    the one to show: the embedded server's carries no password."""
     uri = uri or config.mongo_uri()
     server = None
-    if not uri:
+    if not uri or _embedded_uri(uri, data_dir):
         try:
             server = ensure_server(config.data_dir(data_dir))
         except EmbeddedServerError as exc:
             raise StoreError(str(exc)) from None
         uri = server.uri
-    client = pymongo.MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=CONNECT_TIMEOUT_MS,
-                                 connectTimeoutMS=CONNECT_TIMEOUT_MS)
+    client = pymongo.MongoClient(server.client_uri if server else uri, tz_aware=True,
+                                 serverSelectionTimeoutMS=CONNECT_TIMEOUT_MS, connectTimeoutMS=CONNECT_TIMEOUT_MS)
     try:
         client.admin.command("ping")
     except PyMongoError as exc:

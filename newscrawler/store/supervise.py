@@ -1,0 +1,157 @@
+"""The embedded database server's supervisor: a small process that owns the `secantusd-py` daemon.
+
+Run by newscrawler.store.server (as a script, by path: it imports nothing from newscrawler, so it starts in
+milliseconds and stays small). It starts the daemon as its own child — or adopts one already running on
+the data directory — records it in `db/server.json`, and stops it as soon as no client needs it: every
+client holds a shared flock on `db/server.lease` for as long as it uses the server, and the kernel drops
+that lock when a client exits, however it exits (SIGKILL included). Decisions to stop (here) and to join
+(server.py) are taken under the exclusive `db/server.lock`, so a client never joins a server that is
+being stopped.
+
+If the supervisor itself is killed, the daemon gets SIGTERM from the kernel (PR_SET_PDEATHSIG, Linux);
+the next client then finds no server, or a recorded one it can adopt or stop (see server.py).
+
+    python supervise.py --storage DIR --uri URI [--adopt PID] [-- DAEMON COMMAND...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+CHECK_EVERY_S = 0.5
+STOP_TIMEOUT_S = 20.0
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the daemon, before exec: SIGTERM when the supervisor dies (Linux; elsewhere clients adopt or stop it)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:  # adopted: not our child
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        try:  # a zombie (exited, its parent has not reaped it yet) is gone as far as we are concerned
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
+        except (OSError, IndexError):
+            return True
+
+
+def _try_lock(path: Path, mode: int) -> int | None:
+    """An fd holding the flock (mode | LOCK_NB) on path, or None when someone else holds a conflicting one."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        return fd
+    except BlockingIOError:
+        os.close(fd)
+        return None
+
+
+def write_info(storage: Path, info: dict) -> None:
+    """server.json, replaced atomically, owner-only."""
+    tmp = storage / f".server.json.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(info, fh)
+    os.replace(tmp, storage / "server.json")
+
+
+def forget(storage: Path, pid: int) -> None:
+    """Remove server.json if it still names this daemon."""
+    info = storage / "server.json"
+    try:
+        if json.loads(info.read_text()).get("pid") == pid:
+            info.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def stop_daemon(pid: int, timeout: float = STOP_TIMEOUT_S) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--storage", required=True, type=Path)
+    ap.add_argument("--uri", required=True)
+    ap.add_argument("--auth", action="store_true", help="the daemon requires authentication")
+    ap.add_argument("--adopt", type=int, help="supervise this running daemon instead of starting one")
+    ap.add_argument("command", nargs="*", help="the daemon command (after --)")
+    args = ap.parse_args(argv)
+    storage: Path = args.storage
+    if args.adopt:
+        pid = args.adopt
+    else:
+        daemon = subprocess.Popen(args.command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        pid = daemon.pid
+    write_info(storage, {"uri": args.uri, "pid": pid, "supervisor": os.getpid(), "storage": str(storage),
+                         "auth": args.auth, "startedAt": datetime.now(UTC).isoformat(timespec="seconds")})
+
+    def terminate(signum: int, frame: object) -> None:
+        stop_daemon(pid)
+        forget(storage, pid)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
+    signal.signal(signal.SIGHUP, terminate)
+    control, lease = storage / "server.lock", storage / "server.lease"
+    while True:
+        time.sleep(CHECK_EVERY_S)
+        if not _alive(pid):
+            forget(storage, pid)
+            return 0
+        held = _try_lock(control, fcntl.LOCK_EX)
+        if held is None:
+            continue  # a client is starting, joining or leaving: look again shortly
+        try:
+            unused = _try_lock(lease, fcntl.LOCK_EX)
+            if unused is not None:
+                # No client holds the lease: the last one left (or died). Stop the server while holding both
+                # locks, so a client arriving now waits and then starts a fresh one.
+                stop_daemon(pid)
+                forget(storage, pid)
+                return 0
+        finally:
+            os.close(held)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
