@@ -36,7 +36,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from newscrawler import signals
-from newscrawler.extensions.store import store_of
+from newscrawler.extensions.store import store_lost, store_of
 from newscrawler.store import Store, StoreError
 
 logger = logging.getLogger(__name__)
@@ -135,7 +135,11 @@ class IncrementalCrawl:
         articles = {id(r): r for r in outputs if isinstance(r, scrapy.Request) and r.meta.get("kind") == "article"}
         keys = [r.meta["linked"] for r in articles.values()]
         store = store_of(self.crawler)
-        stored, dead = await store.in_reader(_known, store, keys) if keys else (set(), set())
+        try:
+            stored, dead = await store.in_reader(_known, store, keys) if keys else (set(), set())
+        except StoreError as exc:
+            store_lost(self.crawler, store, exc)  # the crawl stops: nothing more from this page
+            return
         stats = self.crawler.stats
         stats.inc_value("listing/article_links", len(set(keys)))
         stats.inc_value("listing/article_links_known", len(stored | dead))
@@ -225,6 +229,11 @@ class IncrementalCrawl:
             return
         self.settled = True
         store = store_of(self.crawler)
+        if store.lost:
+            # Nothing can be saved; the state stays as the last run left it, so the next run walks every
+            # column on to its last complete point and fetches what this one could not store.
+            logger.warning("the column state is not saved (the database is gone)")
+            return
         if self.dead_links:
             try:
                 store.links.record_dead(self.dead_links)

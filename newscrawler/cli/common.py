@@ -76,6 +76,14 @@ class Job:
             raise JobRefused(EXIT_STORE, "")
         self.stack.callback(store.close)
         self.store = store
+        # What earlier runs kept when the database went away goes in first (clustered through dedup).
+        from newscrawler import spill
+
+        try:
+            self.spills_loaded = spill.load_pending(store, self.data_dir)
+        except StoreError as exc:
+            self.stack.close()
+            raise JobRefused(EXIT_STORE, f"{exc}; the spill files are loaded next time") from None
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -141,38 +141,34 @@ def cmd_clusters(args) -> int:
 
 
 def cmd_load_spill(args) -> int:
-    """Articles a run could not write (the database went away) go in now, as the crawl would have stored them."""
+    """Articles a run could not write (the database went away) go in now, clustered, as the crawl would have
+    stored them. (Crawls and imports load the spill files they find by themselves.)"""
+    from newscrawler import spill
+    from newscrawler.store import StoreError
+
     path = Path(args.path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        print(f"newscrawler: cannot read spill file {path}: {exc.strerror}", file=sys.stderr)
+    if not path.is_file():
+        print(f"newscrawler: spill file {path} does not exist (already loaded? see {path.name}.loaded)",
+              file=sys.stderr)
         return 2
-    items = []
-    for number, line in enumerate(lines, 1):
-        try:
-            items.append(revive_dates(json.loads(line)))
-        except ValueError as exc:
-            print(f"newscrawler: {path}:{number}: not a JSON article ({exc}); nothing loaded", file=sys.stderr)
-            return 2
     store = open_store(args)
     if store is None:
         return EXIT_STORE
     with store:
-        counts = store.articles.write(items, final=True)
-    path.rename(path.with_name(path.name + ".loaded"))
-    print(f"loaded {len(items)} articles from {path}: new {counts.new}, updated {counts.updated}, "
-          f"unchanged {counts.unchanged}")
+        try:
+            loaded = spill.load(store, path)
+        except OSError as exc:
+            print(f"newscrawler: cannot read spill file {path}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        except StoreError as exc:
+            print(f"newscrawler: {exc}; {path} is left as it was", file=sys.stderr)
+            return EXIT_STORE
+    print(loaded.summary())
+    if loaded.rejected:
+        print(f"newscrawler: {path}: {len(loaded.rejected)} line(s) could not be read; kept in "
+              f"{path.name}.rejected", file=sys.stderr)
+        return 1
     return 0
-
-
-def revive_dates(item: dict[str, Any]) -> dict[str, Any]:
-    """Spill files hold datetimes as ISO strings; the store keeps them as dates."""
-    for key in ("datePublished", "dateModified", "fetchedAt"):
-        value = item.get(key)
-        if isinstance(value, str):
-            item[key] = datetime.fromisoformat(value)
-    return item
 
 
 def _day(value: str) -> datetime:

@@ -10,7 +10,7 @@ from typing import Any
 from scrapy import signals as scrapy_signals
 from scrapy.crawler import Crawler
 
-from newscrawler import signals
+from newscrawler import signals, spill
 from newscrawler.extensions.store import store_of
 from newscrawler.store import StoreError
 
@@ -40,7 +40,9 @@ def failed_portals(stats: dict[str, Any], profiles: dict[str, Any]) -> dict[str,
 def exit_status(stats: dict[str, Any], failed: dict[str, str], close_reason: str) -> tuple[int, str]:
     """The run's exit code and a one-line reason a human (or cron's mail) can act on."""
     if stats.get("store/errors"):
-        return EXIT_STORE_FAILED, f"the database failed; unwritten articles kept in {stats.get('store/spill_file')}"
+        kept = (f"unwritten articles kept in {stats['store/spill_file']} (the next run loads them)"
+                if stats.get("store/spill_file") else "no article was left unwritten")
+        return EXIT_STORE_FAILED, f"the database failed ({stats.get('store/lost', 'a write failed')}); {kept}"
     if failed:
         why = "; ".join(f"{site}: {reason}" for site, reason in failed.items())
         return EXIT_PORTAL_FAILED, f"portal(s) failed outright: {why}"
@@ -122,6 +124,7 @@ class RunRecorder:
             store_of(self.crawler).runs.finish(self.run_id, self.result)
         except StoreError as exc:
             logger.error("could not write the run record: %s", exc)
+            spill.keep_run_record(self.crawler.settings.get("NEWSCRAWLER_DATA_DIR"), self.run_id, self.result)
         level = logging.INFO if code == EXIT_OK else logging.ERROR
         logger.log(level, "run %s: %s (exit %d) %s", self.run_id, message, code, summarise(stats))
 

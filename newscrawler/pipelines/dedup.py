@@ -16,9 +16,10 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from newscrawler.dedup.engine import Deduplicator
-from newscrawler.extensions.store import store_of
+from newscrawler.extensions.store import store_lost, store_of
 from newscrawler.normalise.sources import site_outlets
 from newscrawler.pipelines.normalise import profile_for
+from newscrawler.store import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +75,19 @@ class DedupPipeline:
             return
         items = [ItemAdapter(it) for it, _ in batch]
         stats = self.crawler.stats
-        try:
-            decisions = await self.store.in_writer(self.dedup.process, items, [self.original(it) for it in items],
-                                                   final=final)
-        except Exception:
-            # Storing the articles matters more than clustering them: pass them on undecided.
-            logger.exception("dedup failed for a batch of %d items; stored without a cluster", len(items))
-            stats.inc_value("dedup/errors")
-            decisions = [None] * len(items)
+        decisions = [None] * len(items)
+        if self.store.lost:
+            pass  # the crawl is stopping: the articles are spilled, and clustered when the spill is loaded
+        else:
+            try:
+                decisions = await self.store.in_writer(self.dedup.process, items,
+                                                       [self.original(it) for it in items], final=final)
+            except StoreError as exc:
+                store_lost(self.crawler, self.store, exc)
+            except Exception:
+                # Storing the articles matters more than clustering them: pass them on undecided.
+                logger.exception("dedup failed for a batch of %d items; stored without a cluster", len(items))
+                stats.inc_value("dedup/errors")
         for (item, done), article, decision in zip(batch, items, decisions, strict=True):
             if decision is not None:
                 article.update(decision.fields())

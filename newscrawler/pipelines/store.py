@@ -1,24 +1,28 @@
 """Last stage: batched bulk upserts into the store, flushed (journalled) when the spider closes.
 
-If the database goes away mid-run, the unwritten batch is kept in a JSON Lines spill file under the
-data directory (named in the log and the run record) and the crawl stops: nothing fetched is lost.
+If the database goes away mid-run (a write fails, or the store extension's watch finds it gone), the crawl
+stops fetching and every article not written — the failed batch and whatever is still in flight — is kept
+in a JSON Lines spill file under the data directory (named in the log and the run record); the next run
+loads it (newscrawler/spill.py). If even the spill cannot be written (a full disk), the articles' URLs are
+logged, so nothing is dropped without a record; their column walks are left incomplete, so the next run
+fetches them again.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scrapy.utils.defer import deferred_from_coro
+from itemadapter import ItemAdapter
 
-from newscrawler import config, schema
-from newscrawler.extensions.store import store_of
+from newscrawler import config, spill
+from newscrawler.extensions.store import store_lost, store_of
 from newscrawler.store import StoreError
 
 logger = logging.getLogger(__name__)
+# URLs named per log line when articles could not even be spilled (the line stays readable in cron's mail).
+URLS_PER_LINE = 20
 
 
 class StorePipeline:
@@ -36,8 +40,9 @@ class StorePipeline:
         self.store = store_of(self.crawler)
 
     async def process_item(self, item: Any) -> Any:
-        if self.failed:
-            self._spill([item])
+        if self.failed or self.store.lost:
+            self.buffer.append(item)
+            self._spill_buffer()
             return item
         self.buffer.append(item)
         if len(self.buffer) >= self.batch_size:
@@ -48,6 +53,9 @@ class StorePipeline:
         await self.flush(final=True)
 
     async def flush(self, final: bool = False) -> None:
+        if self.store.lost:
+            self._spill_buffer()
+            return
         batch, self.buffer = self.buffer, []
         if not batch:
             return
@@ -56,11 +64,11 @@ class StorePipeline:
             counts = await self.store.in_writer(self.store.articles.write, batch, final=final)
         except StoreError as exc:
             self.failed = True
-            stats.inc_value("store/errors")
-            path = self._spill(batch)
-            logger.error("%s; %d articles kept in %s; stopping the crawl", exc, len(batch), path)
-            if self.crawler.crawling and not final:
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_failed"))
+            self.buffer = batch + self.buffer
+            path = self._spill_buffer()
+            store_lost(self.crawler, self.store, exc)
+            if path:
+                logger.error("%d unwritten articles kept in %s", len(batch), path)
             return
         stats.inc_value("articles/new", counts.new)
         stats.inc_value("articles/updated", counts.updated)
@@ -68,21 +76,27 @@ class StorePipeline:
         for (site, outcome), n in counts.by_site.items():
             stats.inc_value(f"portal/{site}/articles_{outcome}", n)
 
-    def _spill(self, items: list[Any]) -> Path:
-        """Append the items' stored fields to the run's spill file (`db load-spill` stores them later)."""
+    def spill_path(self) -> Path:
+        data_dir = config.data_dir(self.crawler.settings.get("NEWSCRAWLER_DATA_DIR") or None)
+        return data_dir / "spill" / f"{self.crawler.stats.get_value('newscrawler/run_id', 'run')}.jsonl"
+
+    def _spill_buffer(self) -> Path | None:
+        """Append the buffered items to the run's spill file (`db load-spill` or the next run stores them)."""
+        items, self.buffer = self.buffer, []
+        if not items:
+            return None
         stats = self.crawler.stats
-        spill_dir = config.data_dir(self.crawler.settings.get("NEWSCRAWLER_DATA_DIR") or None) / "spill"
-        spill_dir.mkdir(parents=True, exist_ok=True)
-        path = spill_dir / f"{stats.get_value('newscrawler/run_id', 'run')}.jsonl"
-        with path.open("a", encoding="utf-8") as fh:
-            for item in items:
-                fh.write(json.dumps(schema.document(item), ensure_ascii=False, default=_json_default) + "\n")
+        path = self.spill_path()
+        try:
+            spill.write(path, items)
+        except OSError as exc:
+            stats.inc_value("store/spill_failed", len(items))
+            urls = [ItemAdapter(it).get("canonicalUrl") or ItemAdapter(it).get("url") for it in items]
+            logger.error("could not keep %d articles in the spill file %s (%s); they are fetched again next run: "
+                         "%s", len(items), path, exc.strerror or exc, " ".join(urls[:URLS_PER_LINE]))
+            for start in range(URLS_PER_LINE, len(urls), URLS_PER_LINE):
+                logger.error("… not kept either: %s", " ".join(urls[start:start + URLS_PER_LINE]))
+            return None
         stats.set_value("store/spill_file", str(path))
         stats.inc_value("store/spilled", len(items))
         return path
-
-
-def _json_default(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)

@@ -12,6 +12,9 @@ from newscrawler import config
 from newscrawler.store.server import EmbeddedServer, EmbeddedServerError, ensure_server, find_running
 
 CONNECT_TIMEOUT_MS = 5000
+# An operation the server accepted but does not answer (a stalled server) fails after this long; the crawl
+# uses a shorter one (extensions/store.py) and notices a lost store sooner still by pinging it.
+SOCKET_TIMEOUT_MS = 60_000
 
 
 class StoreError(RuntimeError):
@@ -37,7 +40,7 @@ def _embedded_uri(uri: str, data_dir: str | Path | None) -> bool:
     return running is not None and running.uri == uri
 
 
-def connect(uri: str | None = None, data_dir: str | Path | None = None
+def connect(uri: str | None = None, data_dir: str | Path | None = None, socket_timeout_ms: int = SOCKET_TIMEOUT_MS
             ) -> tuple[pymongo.MongoClient, str, EmbeddedServer | None]:
     """A client for MONGO_URI (or `uri`), else for the embedded server on the data directory, started
     when none runs there. Fails within seconds, naming the URI without its password. The URI returned is
@@ -50,8 +53,14 @@ def connect(uri: str | None = None, data_dir: str | Path | None = None
         except EmbeddedServerError as exc:
             raise StoreError(str(exc)) from None
         uri = server.uri
-    client = pymongo.MongoClient(server.client_uri if server else uri, tz_aware=True,
-                                 serverSelectionTimeoutMS=CONNECT_TIMEOUT_MS, connectTimeoutMS=CONNECT_TIMEOUT_MS)
+    try:
+        client = pymongo.MongoClient(server.client_uri if server else uri, tz_aware=True,
+                                     serverSelectionTimeoutMS=CONNECT_TIMEOUT_MS, connectTimeoutMS=CONNECT_TIMEOUT_MS,
+                                     socketTimeoutMS=socket_timeout_ms)
+    except (PyMongoError, ValueError) as exc:
+        if server:
+            server.stop()
+        raise StoreError(f"MONGO_URI {redact_uri(uri)} is not usable: {reason(exc)}") from None
     try:
         client.admin.command("ping")
     except PyMongoError as exc:

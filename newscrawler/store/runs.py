@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,9 +15,12 @@ from newscrawler.store.connection import StoreError, journalled, reason
 
 
 class RunRoom:
-    def __init__(self, collection: Collection, display_uri: str):
+    def __init__(self, collection: Collection, display_uri: str, lost: Callable[[], str | None] = lambda: None):
         self.collection = collection
         self.display_uri = display_uri
+        # Why the store is known to be gone, if it is: a record is then not even tried (it would wait for
+        # the server-selection timeout); the caller keeps it in the spill folder instead.
+        self.lost = lost
 
     def ensure_indexes(self) -> None:
         self.collection.create_index([("startedAt", DESCENDING)], name="startedAt")
@@ -30,6 +34,8 @@ class RunRoom:
         self._write(lambda c: c.update_one({"_id": run_id}, {"$set": doc}))
 
     def _write(self, op):
+        if self.lost():
+            raise StoreError(f"writing the crawl record to {self.display_uri} failed: {self.lost()}")
         try:
             return op(journalled(self.collection))
         except PyMongoError as exc:

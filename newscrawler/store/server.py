@@ -83,7 +83,7 @@ class EmbeddedServer:
     def client(self, **options: Any) -> pymongo.MongoClient:
         return pymongo.MongoClient(self.client_uri, **options)
 
-    def stop(self, timeout: float = 20.0) -> None:
+    def stop(self, timeout: float = supervise.STOP_TIMEOUT_S) -> None:
         """This process is done with the server: release its lease, and stop the server if no other client
         holds one (several commands may share it, e.g. `db serve` and a crawl)."""
         if self._lease is None:

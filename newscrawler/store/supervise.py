@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 CHECK_EVERY_S = 0.5
-STOP_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 10.0
 PR_SET_PDEATHSIG = 1
 
 
@@ -91,6 +91,7 @@ def forget(storage: Path, pid: int) -> None:
 def stop_daemon(pid: int, timeout: float = STOP_TIMEOUT_S) -> None:
     try:
         os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGCONT)  # a stopped (stalled) daemon would otherwise keep the SIGTERM pending
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout

@@ -1,0 +1,99 @@
+"""Issue 12 item 3: the database dying or stalling mid-crawl is noticed within seconds; the crawl stops
+fetching, keeps what is in flight in a spill file and exits 3; the next run loads the spill (clustered) and
+fetches the rest. Real crawls in child processes, the embedded server killed (SIGKILL) or stalled (SIGSTOP:
+it accepts connections and never answers)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymongo
+import pytest
+from faultkit import REPO, crawl
+
+from newscrawler.store import Store
+from newscrawler_replay.generate import generate
+
+
+@pytest.fixture(scope="module")
+def rec(tmp_path_factory) -> tuple[Path, dict]:
+    base = tmp_path_factory.mktemp("rec")
+    return base, generate(base, articles_per_site=250)
+
+
+def stored(data_dir: Path) -> int:
+    """Articles stored so far, read straight from the running daemon (no lease taken)."""
+    try:
+        info = json.loads((data_dir / "db" / "server.json").read_text())
+        creds = json.loads((data_dir / "db" / "credentials.json").read_text())
+    except (OSError, ValueError):
+        return 0
+    client = pymongo.MongoClient(info["uri"], username=creds["user"], password=creds["password"],
+                                 authSource="admin", serverSelectionTimeoutMS=1000, socketTimeoutMS=1000)
+    try:
+        return client.newscrawler.articles.estimated_document_count()
+    except pymongo.errors.PyMongoError:
+        return 0
+    finally:
+        client.close()
+
+
+def crawl_and_break(data_dir: Path, rec_dir: Path, at_least: int,
+                    how: signal.Signals) -> tuple[subprocess.CompletedProcess, float]:
+    """Crawl, and once `at_least` articles are stored send `how` to the database daemon; (result, seconds
+    from the fault to the crawl's exit)."""
+    proc = subprocess.Popen([sys.executable, "-m", "newscrawler", "--data-dir", str(data_dir), "crawl", "--replay",
+                             str(rec_dir)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while stored(data_dir) < at_least:
+        assert proc.poll() is None and time.monotonic() < deadline, "the crawl ended before the fault"
+        time.sleep(0.2)
+    daemon = json.loads((data_dir / "db" / "server.json").read_text())["pid"]
+    os.kill(daemon, how)
+    broken = time.monotonic()
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), time.monotonic() - broken
+
+
+def test_a_database_killed_then_stalled_mid_crawl_stops_the_run_within_seconds_and_loses_nothing(tmp_path, rec):
+    rec_dir, manifest = rec
+    total = len(manifest["articles"])
+    data = tmp_path / "data"
+
+    killed, seconds = crawl_and_break(data, rec_dir, total // 10, signal.SIGKILL)
+    assert killed.returncode == 3, killed.stderr[-3000:]
+    assert seconds < 20, f"the crawl went on for {seconds:.0f} s after the database died"
+    assert "Traceback" not in killed.stderr
+    assert "stopping the crawl" in killed.stderr and "the next run loads them" in killed.stdout
+    [spilled] = (data / "spill").glob("*.jsonl")
+    kept = len(spilled.read_text(encoding="utf-8").splitlines())
+
+    # The next run loads the spill and the run record, then crawls on; this time the server stalls (once
+    # the crawl itself has stored some articles).
+    with Store.open(data_dir=data) as store:
+        before = store.articles.count()
+    remaining = total - before - kept
+    assert remaining > 200, (before, kept)
+    stalled, seconds = crawl_and_break(data, rec_dir, before + kept + remaining // 3, signal.SIGSTOP)
+    assert stalled.returncode == 3, stalled.stderr[-3000:]
+    assert "stopping the crawl" in stalled.stderr and "Traceback" not in stalled.stderr
+    assert seconds < 45, f"the crawl went on for {seconds:.0f} s after the database stalled"
+    assert spilled.with_name(spilled.name + ".loaded").exists()
+
+    final = crawl(data, "--replay", str(rec_dir))
+    assert final.returncode == 0, final.stderr[-3000:]
+    assert not list((data / "spill").glob("*.jsonl")) and not list((data / "spill").glob("*.run.json"))
+    with Store.open(data_dir=data) as store:
+        urls = [a["url"] for a in manifest["articles"]]
+        assert store.articles.count() == total
+        assert all(store.articles.find(u) for u in urls)
+        assert store.articles.count({"cluster": None}) == 0  # spilled articles were clustered when loaded
+        runs = store.runs.recent(3)
+    assert [(r["status"], r["exitCode"]) for r in runs] == [("ok", 0), ("failed", 3), ("failed", 3)]
+    assert "the database failed" in runs[1]["message"] and runs[2]["spillFile"] == str(spilled)
