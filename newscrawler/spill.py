@@ -52,12 +52,22 @@ def write(path: Path, items: Iterable[Any]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     text = "".join(line(it) for it in items)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    start = os.lseek(fd, 0, os.SEEK_END)
     try:
         data = text.encode("utf-8")
         written = 0
         while written < len(data):
             written += os.write(fd, data[written:])
         os.fsync(fd)
+    except OSError:
+        # Leave no half line behind (a full disk): the file holds whole articles or nothing of this batch.
+        try:
+            os.ftruncate(fd, start)
+            if start == 0:
+                path.unlink()
+        except OSError:
+            pass
+        raise
     finally:
         os.close(fd)
     return text.count("\n")
@@ -182,7 +192,10 @@ def keep_run_record(data_dir: str | Path | None, run_id: Any, fields: dict[str, 
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump({"_id": str(run_id), "endedAt": datetime.now(UTC).isoformat(), **fields}, fh,
                       ensure_ascii=False, default=_json_default)
+            fh.flush()
+            os.fsync(fh.fileno())
     except OSError as exc:
+        path.unlink(missing_ok=True)
         logger.error("could not keep the run record in %s either: %s", path, exc.strerror or exc)
         return None
     logger.warning("run record kept in %s; the next run writes it to the store", path)
@@ -206,8 +219,12 @@ def load_pending(store: Store, data_dir: Path) -> list[Loaded]:
             run_id = record.pop("_id")
             record["endedAt"] = datetime.fromisoformat(record["endedAt"])
             store.runs.finish(ObjectId(run_id), record)
-        except (OSError, ValueError, KeyError) as exc:
-            logger.error("could not load the run record %s: %s", path, exc)
+        except OSError as exc:
+            logger.error("could not load the run record %s: %s", path, exc.strerror or exc)
+            continue
+        except (ValueError, KeyError, TypeError) as exc:
+            path.rename(path.with_name(path.name + ".rejected"))
+            logger.error("the run record %s is not readable (%s); renamed .rejected", path, exc)
             continue
         path.rename(path.with_name(path.name + ".loaded"))
         logger.info("run record %s written to the store", run_id)
