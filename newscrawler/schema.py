@@ -96,6 +96,9 @@ class Article:
         "the file an imported page came from", "fetch", shown=True, exported=False))
     httpStatus: int | None = field(default=None, metadata=spec("the article page's HTTP status", "fetch",
                                                                stored=False))
+    truncated: list[str] = field(default_factory=list, metadata=spec(
+        "the fields cut to keep the document within the store's limits (e.g. `articleBodyHtml` of a 7 MB page); "
+        "empty when nothing was cut", "fetch"))
     incomplete: bool = field(default=False, metadata=spec(
         "a continuation page of a multi-page article failed; the earlier pages were kept", "fetch", stored=False))
 

@@ -18,7 +18,7 @@ from itemadapter import ItemAdapter
 
 from newscrawler import config, spill
 from newscrawler.extensions.store import store_lost, store_of
-from newscrawler.store import StoreError
+from newscrawler.store import StoreError, limits
 
 logger = logging.getLogger(__name__)
 # URLs named per log line when articles could not even be spilled (the line stays readable in cron's mail).
@@ -40,6 +40,11 @@ class StorePipeline:
         self.store = store_of(self.crawler)
 
     async def process_item(self, item: Any) -> Any:
+        cut = limits.bound(ItemAdapter(item))
+        if cut:
+            self.crawler.stats.inc_value("articles/truncated")
+            logger.warning("%s is too large to store whole: cut %s (recorded in its `truncated` field)",
+                           ItemAdapter(item).get("canonicalUrl") or ItemAdapter(item).get("url"), ", ".join(cut))
         if self.failed or self.store.lost:
             self.buffer.append(item)
             self._spill_buffer()

@@ -19,6 +19,7 @@ from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from newscrawler import schema
+from newscrawler.store import limits
 from newscrawler.store.connection import StoreError, journalled, reason
 
 # Fields the store keeps itself; an item's values for them (empty defaults) are never written.
@@ -61,6 +62,7 @@ def to_document(item: Any) -> dict[str, Any]:
         from newscrawler.normalise.article import body_hash
 
         doc["bodyHash"] = body_hash(doc.get("articleBody") or "")
+    limits.bound(doc)  # the last guard: never over MongoDB's document limit (the pipeline cuts earlier)
     return doc
 
 

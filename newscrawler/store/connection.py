@@ -26,9 +26,24 @@ def redact_uri(uri: str) -> str:
     return re.sub(r"(mongodb(?:\+srv)?://[^:/@\s]+):[^@\s]*@", r"\1:***@", uri)
 
 
+# A failure's reason is quoted in logs, the run record and cron's mail: a bulk write error's message holds the
+# documents it failed on (20 MB for one oversized article), so only its first error is told, and briefly.
+MAX_REASON = 500
+
+
 def reason(exc: Exception) -> str:
-    """pymongo's message without the topology dump that follows it, and never with a password."""
-    return redact_uri(str(exc).split(", Timeout:")[0].split(" (configured timeouts")[0])
+    """pymongo's message without the topology dump that follows it or the documents of a bulk write, bounded,
+    and never with a password."""
+    details = getattr(exc, "details", None)
+    errors = details.get("writeErrors") if isinstance(details, dict) else None
+    if errors:
+        first = errors[0]
+        text = (f"{len(errors)} write error(s), the first: code {first.get('code')}: "
+                f"{str(first.get('errmsg', ''))[:200]}")
+    else:
+        text = str(exc).split(", Timeout:")[0].split(" (configured timeouts")[0].split(", full error:")[0]
+    text = redact_uri(text)
+    return text if len(text) <= MAX_REASON else text[:MAX_REASON] + " …"
 
 
 def _embedded_uri(uri: str, data_dir: str | Path | None) -> bool:
