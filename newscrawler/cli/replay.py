@@ -88,8 +88,8 @@ FAULT_HELP = ("answer requests for URL (an exact URL, or a regular expression ma
               "matching URL, then normally. Repeatable")
 
 
-def add_fault_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fault", action="append", metavar="URL=KIND[:N]", help=FAULT_HELP)
+def add_fault_option(parser: argparse.ArgumentParser, needs: str = "") -> None:
+    parser.add_argument("--fault", action="append", metavar="URL=KIND[:N]", help=needs + FAULT_HELP)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
