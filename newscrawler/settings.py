@@ -4,6 +4,8 @@ Per-portal politeness (delay, concurrency) comes from the profiles and is applie
 DOWNLOAD_SLOTS keyed by site; these are the defaults around it.
 """
 
+import os
+
 BOT_NAME = "newscrawler"
 SPIDER_MODULES = ["newscrawler.spiders"]
 NEWSPIDER_MODULE = "newscrawler.spiders"
@@ -45,6 +47,8 @@ EXTENSIONS = {
     # The crawl's one Store (crawler.get_extension(StoreExtension).store), closed when the engine stops.
     "newscrawler.extensions.store.StoreExtension": 0,
     "newscrawler.extensions.run.RunRecorder": 100,
+    # Keeps every fetched article page in DATA_DIR/archive/<run>.warc.gz for `newscrawler reprocess`.
+    "newscrawler.extensions.archive.PageArchive": 200,
 }
 
 # Storage: MONGO_URI empty → the embedded server under NEWSCRAWLER_DATA_DIR (both also read from the
@@ -65,6 +69,13 @@ NEWSCRAWLER_IGNORE_POLITENESS = False
 NEWSCRAWLER_BACKFILL = False
 # Fetch known articles on the column pages walked again, to record edits as versions (set by --recheck).
 NEWSCRAWLER_RECHECK = False
+# The raw-page archive (extensions/archive.py), from the environment so cron lines can set them: off with
+# NEWSCRAWLER_ARCHIVE=0; files older than NEWSCRAWLER_ARCHIVE_DAYS days are deleted when a run starts (0: never).
+NEWSCRAWLER_ARCHIVE = os.environ.get("NEWSCRAWLER_ARCHIVE", "1")
+NEWSCRAWLER_ARCHIVE_DAYS = os.environ.get("NEWSCRAWLER_ARCHIVE_DAYS", "0")
+# Set by `newscrawler reprocess`: the items were made again from archived pages, not fetched now (the store
+# updates what changed and leaves lastSeen and the fetch fields alone).
+NEWSCRAWLER_REPROCESS = False
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

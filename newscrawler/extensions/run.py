@@ -66,6 +66,8 @@ def summarise(stats: dict[str, Any]) -> dict[str, Any]:
         "articles": {"new": stats.get("articles/new", 0), "updated": stats.get("articles/updated", 0),
                      "unchanged": stats.get("articles/unchanged", 0), "dropped": sum(dropped.values())},
         "dropReasons": dropped,
+        # How many articles had each field changed (a re-crawl: versioned fields; a reprocess: any stored field).
+        "fieldsChanged": {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("fields_changed/")},
         "errorCount": sum(v for k, v in stats.items() if k.startswith("errors/")),
     }
 
