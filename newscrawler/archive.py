@@ -11,7 +11,8 @@ complete records all read back; the cut record at its end is recognised (warcio 
 complaint, so every record's body is checked against its declared length) and reading stops there with a
 warning. Besides the standard headers, each response record says what the crawl knew about the page:
 `Newscrawler-Site`, `Newscrawler-Linked` (the article's canonical URL as linked from its column) and
-`Newscrawler-Page` (0 for an article's first page, 1, 2… for its 下一页 continuations).
+`Newscrawler-Page` (0 for an article's first page, 1, 2… for its 下一页 continuations), and
+`Newscrawler-Requested` when the page came through a redirect (the URL asked for).
 
 This module is a plain library (no Scrapy, no database): the crawl writes through extensions/archive.py, and
 reprocess reads through spiders/reprocess.py.
@@ -22,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +34,7 @@ from typing import BinaryIO
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".warc.gz"
-SITE, LINKED, PAGE = "Newscrawler-Site", "Newscrawler-Linked", "Newscrawler-Page"
+SITE, LINKED, PAGE, REQUESTED = "Newscrawler-Site", "Newscrawler-Linked", "Newscrawler-Page", "Newscrawler-Requested"
 # The body handed to the archive is Scrapy's: decompressed and de-chunked. Headers saying otherwise would make
 # WARC readers decode it a second time; Content-Length is set to the body kept.
 _DROPPED_HEADERS = {"transfer-encoding", "content-encoding", "content-length"}
@@ -77,6 +77,7 @@ class ArchivedPage:
     site: str | None = None
     linked: str | None = None
     page: int = 0
+    requested: str | None = None  # the URL asked for, when a redirect led to `url`
     # Where the record lies: the file and the offset of its gzip member.
     path: Path | None = None
     offset: int | None = None
@@ -115,7 +116,7 @@ class ArchiveWriter:
             "software": "newscrawler", "format": "WARC File Format 1.1", **self.info}))
 
     def write(self, url: str, status: int, headers: Iterable[tuple[str, str]], body: bytes, *, site: str | None,
-              linked: str | None, page: int = 0) -> None:
+              linked: str | None, page: int = 0, requested: str | None = None) -> None:
         """Append one response record (one gzip member, flushed to the file)."""
         from warcio.statusandheaders import StatusAndHeaders
 
@@ -126,6 +127,8 @@ class ArchiveWriter:
         # Header values are latin-1 text of the bytes received; warcio %-encodes any non-ASCII one (RFC 8187).
         http = StatusAndHeaders(f"{status} {REASONS.get(status, 'Unknown')}", kept, protocol="HTTP/1.1")
         extra = {SITE: site or "", LINKED: linked or "", PAGE: str(page)}
+        if requested and requested != url:
+            extra[REQUESTED] = requested
         record = self._writer.create_warc_record(url, "response", payload=BytesIO(body), length=len(body),
                                                  http_headers=http, warc_headers_dict=extra)
         self._writer.write_record(record)
@@ -162,7 +165,8 @@ def _page(record, path: Path, offset: int, body: bytes) -> ArchivedPage:
         url=rec.get_header("WARC-Target-URI"), status=int(http.get_statuscode() or 0), headers=list(http.headers),
         body=body, fetched=datetime.fromisoformat(date.replace("Z", "+00:00")).astimezone(UTC),
         site=rec.get_header(SITE) or None, linked=rec.get_header(LINKED) or None,
-        page=int(page) if page.isdigit() else 0, path=path, offset=offset)
+        page=int(page) if page.isdigit() else 0, requested=rec.get_header(REQUESTED) or None, path=path,
+        offset=offset)
 
 
 def read_pages(path: Path, start: int = 0, *, bodies: bool = True, limit: int | None = None) -> Iterator[ArchivedPage]:
@@ -170,33 +174,40 @@ def read_pages(path: Path, start: int = 0, *, bodies: bool = True, limit: int | 
     ArchiveDamaged at the first record that cannot be read whole, after yielding every one before it. Without
     `bodies`, pages come with an empty body (they are still read and checked)."""
     from warcio.archiveiterator import ArchiveIterator
-    from warcio.exceptions import ArchiveLoadFailed
 
-    offset: int | None = start
+    end = start  # where the last complete record ends
     with path.open("rb") as fh:
         fh.seek(start)
         records = ArchiveIterator(fh, check_digests="raise")
         n = 0
         try:
             for record in records:
-                offset = None
-                if record.rec_type != "response" or record.http_headers is None:
-                    continue
                 # The payload as written: the archive keeps no Content-/Transfer-Encoding to undo.
                 body = record.raw_stream.read()
                 # (Only now: warcio's get_record_offset() reads the record to its end. It counts from the file's
                 # start, wherever reading began.)
                 offset = records.get_record_offset()
                 # warcio returns a short body, silently, for a record cut off mid-way (a run killed while writing
-                # it): the record is whole only if its reader reached the length its header declared.
-                if record.raw_stream.limit:
-                    raise ArchiveDamaged(path, offset, f"{record.raw_stream.limit} bytes missing")
+                # it): the record is whole only if its reader reached the length its header declared (a record
+                # cut inside its header has no declared length at all).
+                missing = getattr(record.raw_stream, "limit", None)
+                if missing is None or missing:
+                    raise ArchiveDamaged(path, offset, f"{missing} bytes missing" if missing else "header cut short")
+                end = offset + records.get_record_length()
+                if record.rec_type != "response" or record.http_headers is None:
+                    continue
                 yield _page(record, path, offset, body if bodies else b"")
                 n += 1
                 if limit is not None and n >= limit:
                     return
-        except (ArchiveLoadFailed, zlib.error, EOFError, ValueError) as exc:
-            raise ArchiveDamaged(path, offset, f"{type(exc).__name__}: {exc}") from None
+            size = os.fstat(fh.fileno()).st_size
+        except ArchiveDamaged:
+            raise
+        except Exception as exc:  # noqa: BLE001 - warcio fails on cut records in many ways (AttributeError too)
+            raise ArchiveDamaged(path, end, f"{type(exc).__name__}: {exc}") from None
+    # A record cut off within its first bytes ends the iteration without a word.
+    if end < size:
+        raise ArchiveDamaged(path, end, f"{size - end} bytes after the last complete record")
 
 
 def read_page(path: Path, offset: int) -> ArchivedPage:
@@ -246,8 +257,9 @@ def newest_articles(directory: Path, sites: Iterable[str] | None = None, since: 
                 damaged.append(exc)
         for page in continuations:
             article = runs.get(page.linked)
-            if article is not None and page.fetched >= article.first_fetched:
-                article.pages.setdefault(page.url, (path, page.offset))
+            if article is not None:
+                for url in filter(None, (page.url, page.requested)):
+                    article.pages.setdefault(url, (path, page.offset))
                 article.fetched = max(article.fetched, page.fetched)
         for key, article in runs.items():
             if (since and article.first_fetched < since) or (until and article.first_fetched >= until):

@@ -126,7 +126,8 @@ class Article:
     lastSeen: datetime | None = field(default=None, metadata=spec("last fetched (UTC)", "store"))
     updatedAt: datetime | None = field(default=None, metadata=spec("last changed by a re-crawl (UTC)", "store"))
     versions: list[dict] = field(default_factory=list, metadata=spec(
-        "one `{time, previousBodyHash, changed}` per re-crawl that changed the article", "store"))
+        "one `{time, previousBodyHash, changed}` per re-crawl that changed the article (with `reprocessed: true` "
+        "when `newscrawler reprocess` did)", "store"))
 
     def extracted(self) -> dict[str, Any]:
         """The fields the extractor fills, as plain data (what `newscrawler extract` prints)."""

@@ -64,7 +64,8 @@ class PageArchive:
                    for v in values]
         try:
             self.writer.write(response.url, response.status, headers, response.body, site=meta.get("site"),
-                              linked=meta.get("linked"), page=len(meta.get("pages") or ()))
+                              linked=meta.get("linked"), page=len(meta.get("pages") or ()),
+                              requested=(meta.get("redirect_urls") or [None])[0])
         except OSError as exc:
             self.failed = True
             self.crawler.stats.inc_value("archive/errors")

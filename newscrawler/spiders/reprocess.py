@@ -37,9 +37,10 @@ from newscrawler.store.articles import WriteCounts
 
 logger = logging.getLogger(__name__)
 
-# A crawl stamps an article's fetchedAt just after its last page arrived (the archive's time of that page);
-# a stored fetchedAt later than the archived page by more than this comes from another fetch.
-SAME_FETCH = timedelta(minutes=10)
+# A crawl stamps an article's fetchedAt as its last page is parsed, a moment after the archive wrote that page;
+# a stored fetchedAt later than the archived page by more than this comes from another fetch (another run:
+# hours later from cron).
+SAME_FETCH = timedelta(seconds=60)
 START_BATCH = 200
 
 
