@@ -61,7 +61,8 @@ class ReprocessSpider(PortalSpider):
     components = {
         # Nothing may reach the network: a request the archive cannot answer fails instead of being fetched.
         "DOWNLOAD_HANDLERS": {"http": None, "https": None},
-        "DOWNLOADER_MIDDLEWARES": {"newscrawler.spiders.reprocess.ArchivedPages": 50},
+        # First: no other downloader middleware needs to see a request that is never sent.
+        "DOWNLOADER_MIDDLEWARES": {"newscrawler.spiders.reprocess.ArchivedPages": 10},
         "SPIDER_MIDDLEWARES": {"newscrawler.spiders.reprocess.StoredLater": 900,
                                "newscrawler.middlewares.IncrementalCrawl": None},
         "EXTENSIONS": {"newscrawler.extensions.archive.PageArchive": None},
