@@ -139,6 +139,31 @@ def test_prune_deletes_only_archive_files_older_than_the_retention(tmp_path):
     assert [keep_days(v) for v in ("30", 7, "", "0", "-3", "thirty")] == [30, 7, 0, 0, 0, 0]
 
 
+def test_store_write_of_reprocessed_items_updates_what_changed_and_nothing_else(store):
+    fetched = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    item = {"url": "http://news.dahe.cn/2024/06-12/1.html", "canonicalUrl": "http://news.dahe.cn/2024/06-12/1.html",
+            "urls": ["http://news.dahe.cn/2024/06-12/1.html"], "site": "dahe", "headline": "标题",
+            "articleBody": "正文" * 20, "description": "摘要", "fetchedAt": fetched}
+    assert store.articles.write([item]).new == 1
+    stored = store.articles.find(item["url"])
+    # A field that is not versioned: written, no version, lastSeen and the fetch fields left alone.
+    later = {**item, "description": "更好的摘要", "fetchedAt": fetched + timedelta(days=3)}
+    counts = store.articles.write([later], refetched=False)
+    assert (counts.updated, counts.changed, counts.versioned) == (1, {item["canonicalUrl"]: ["description"]}, [])
+    doc = store.articles.find(item["url"])
+    assert doc["description"] == "更好的摘要" and "versions" not in doc
+    assert (doc["lastSeen"], doc["fetchedAt"]) == (stored["lastSeen"], stored["fetchedAt"])
+    # A versioned one: a version marked as reprocessed.
+    counts = store.articles.write([{**later, "editor": "王五"}], refetched=False)
+    assert counts.changed == {item["canonicalUrl"]: ["editor"]} and counts.versioned == [item["canonicalUrl"]]
+    [version] = store.articles.find(item["url"])["versions"]
+    assert version["changed"] == ["editor"] and version["reprocessed"] is True
+    # The same again: nothing written.
+    before = store.articles.find(item["url"])
+    counts = store.articles.write([{**later, "editor": "王五"}], refetched=False)
+    assert (counts.unchanged, counts.changed) == (1, {}) and store.articles.find(item["url"]) == before
+
+
 # -- real processes: crawl, extractor change, reprocess ---------------------------------------------------------
 
 def newscrawler(data: Path, env: dict, *args: str, patch: str = "", timeout: int = 240):

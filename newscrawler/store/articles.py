@@ -130,24 +130,23 @@ class ArticleRoom:
                 continue
             changed = changes(old, doc)
             if changed:
-                counts.changed[key] = changed
                 counts.versioned.append(key)
             if not refetched:
                 fields = differing(old, doc)
-                if not fields and not set(seen_urls) - set(old.get("urls") or ()):
-                    counts.add(doc.get("site"), "unchanged", key)
-                    continue
+                counts.add(doc.get("site"), "updated" if fields else "unchanged", key)
+                if fields:
+                    counts.changed[key] = fields
+                elif not set(seen_urls) - set(old.get("urls") or ()):
+                    continue  # nothing to write
                 update = {"$addToSet": {"urls": {"$each": seen_urls}}}
                 if fields:
                     update["$set"] = {f: doc[f] for f in fields}
                 if changed:
-                    update["$set"]["updatedAt"] = now
+                    update.setdefault("$set", {})["updatedAt"] = now
                     update["$push"] = {"versions": {"time": now, "previousBodyHash": old.get("bodyHash"),
                                                     "changed": changed, "reprocessed": True}}
-                if fields:
-                    counts.changed[key] = fields
-                counts.add(doc.get("site"), "updated" if fields else "unchanged", key)
             elif changed:
+                counts.changed[key] = changed
                 version = {"time": now, "previousBodyHash": old.get("bodyHash"), "changed": changed}
                 update = {"$set": {**doc, "lastSeen": now, "updatedAt": now},
                           "$push": {"versions": version}, "$addToSet": {"urls": {"$each": seen_urls}}}
