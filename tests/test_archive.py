@@ -416,3 +416,47 @@ def test_an_article_fetched_again_without_the_archive_is_never_turned_back(histo
     for url in refetched:
         assert after[url] == before[url], url
     assert squash(edit["after"]) in squash(after[edit["url"]]["articleBody"])
+
+
+def test_reprocess_uses_every_complete_record_of_a_file_cut_short(history, mongo_uri, tmp_path):
+    """A crawl killed while writing its archive: reprocess stores what the complete records hold and says which
+    file is damaged (here into an empty database, so each archived article comes out new)."""
+    [source] = archive_files(history["data"] / "archive")
+    data = tmp_path / "data"
+    (data / "archive").mkdir(parents=True)
+    cut = data / "archive" / source.name
+    cut.write_bytes(source.read_bytes()[: source.stat().st_size * 3 // 5])
+    complete = []
+    with pytest.raises(ArchiveDamaged):
+        for page in read_pages(cut):
+            complete.append(page)
+    groups = newest_articles(data / "archive")
+    assert 0 < len(groups) < len(history["manifest"]["articles"])
+    env = {"MONGO_URI": mongo_uri, "NEWSCRAWLER_DB": f"test_archive_cut_{uuid.uuid4().hex[:8]}"}
+    client = pymongo.MongoClient(mongo_uri, tz_aware=True)
+    try:
+        out = report(newscrawler(data, env, "reprocess", "--json"))
+        assert out["archived"] == len(groups) and out["articles"]["new"] == len(groups)
+        assert out["damagedFiles"] and str(cut) in out["damagedFiles"][0]
+        assert client[env["NEWSCRAWLER_DB"]].articles.count_documents({}) == len(groups)
+    finally:
+        client.drop_database(env["NEWSCRAWLER_DB"])
+        client.close()
+
+
+def test_a_crawl_whose_archive_cannot_be_written_goes_on(recordings, mongo_uri, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "archive").write_text("in the way")  # the archive directory cannot be made
+    env = {"MONGO_URI": mongo_uri, "NEWSCRAWLER_DB": f"test_archive_blocked_{uuid.uuid4().hex[:8]}"}
+    client = pymongo.MongoClient(mongo_uri, tz_aware=True)
+    try:
+        with ReplayServer(recordings[0] / "v1") as server:
+            out = newscrawler(data, env, "crawl", "lyd", "--replay", server.proxy_url)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert len(re.findall(r"archive: cannot write .*archive", out.stderr)) == 1
+        stored = client[env["NEWSCRAWLER_DB"]].articles.count_documents({})
+        assert stored == sum(1 for a in recordings[1]["articles"] if a["site"] == "lyd")
+    finally:
+        client.drop_database(env["NEWSCRAWLER_DB"])
+        client.close()
