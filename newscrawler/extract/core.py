@@ -13,7 +13,7 @@ from newscrawler.extract import labels
 from newscrawler.extract.anchors import find_anchor, find_headline, is_entry_header
 from newscrawler.extract.article import Article, ExtractionError, Image
 from newscrawler.extract.byline import pick_authors, published, scan_labels
-from newscrawler.extract.charset import decode
+from newscrawler.extract.charset import decode, xml_safe
 from newscrawler.extract.content import Found, blocks, body_lines, clean, find_main
 from newscrawler.extract.dates import parse_date
 from newscrawler.extract.metadata import read_meta
@@ -42,13 +42,24 @@ def _zone_unknown(art: Article) -> None:
 
 def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
             profile: PortalProfile | None = None) -> Article:
-    """Turn one fetched page into an Article (``isArticle`` False for pages holding none)."""
+    """Turn one fetched page into an Article (``isArticle`` False for pages holding none).
+
+    Raises ExtractionError (CharsetError for undecodable bytes), its message naming the URL, and nothing
+    else whatever the bytes: a page that trips a rule is one error for the caller to count, not a crash."""
+    try:
+        return _extract(body, url, headers, profile)
+    except ExtractionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any other failure is reported as this page's
+        raise ExtractionError(f"{url}: extraction failed ({type(exc).__name__}: {exc})") from exc
+
+
+def _extract(body: bytes, url: str, headers: Mapping[str, str] | None, profile: PortalProfile | None) -> Article:
     tz = profile.timezone if profile is not None else "Asia/Shanghai"
     if isinstance(body, str):  # already decoded by the caller
-        text, encoding = body, None
+        text, encoding = xml_safe(body), None
     else:
         text, encoding = decode(body, url, headers=headers, hint=profile.charset if profile is not None else None)
-    text = text.replace("\x00", "")
     try:
         # Plain lxml elements: lxml.html's element-class lookup cost a fifth of the extraction time.
         doc = etree.fromstring(_XML_DECL.sub("", text, count=1), _PARSER) if text.strip() else None
