@@ -8,9 +8,10 @@ from pathlib import Path
 import opencc
 import pytest
 
+from newscrawler.extract.script import detect_script
 from newscrawler.normalise.article import normalise_item
 from newscrawler.normalise.dates import is_trusted, to_utc
-from newscrawler.normalise.script import detect_script, match_key, to_simplified
+from newscrawler.normalise.script import match_key, to_simplified
 from newscrawler.normalise.sources import canonical_source, load_outlets, site_outlets
 from newscrawler.normalise.text import collapse_repeated_blocks, normalise_inline, normalise_text
 from newscrawler.normalise.urls import canonical_url

@@ -125,7 +125,7 @@ def _extract(body: bytes, url: str, headers: Mapping[str, str] | None, profile: 
     art.canonicalUrl = absolute(url, meta.canonical)
     art.inLanguage = language(meta, art.articleBody, profile)
     if art.inLanguage in (None, "zh"):
-        art.script = detect_script(art.articleBody or art.headline or "")
+        art.script = detect_script(f"{art.headline or ''}\n{art.articleBody}")
     elif profile is None:
         _zone_unknown(art)
     art.isArticle = is_article(art.articleBody, found.link_density, all_blocks, meta,

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from newscrawler.extract.labels import strip_source_label
+
 _ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "blogposting", "analysisnewsarticle",
                   "opinionnewsarticle", "backgroundnewsarticle", "liveblogposting", "scholarlyarticle",
                   "socialmediaposting", "techarticle", "report", "webpage"}
@@ -154,7 +156,7 @@ def read_meta(doc: etree._Element) -> Meta:
         if key == "pubtime_baidu" and not m.datePublished:
             m.datePublished = text
         elif key == "source_baidu" and not m.source:
-            m.source = re.sub(r"^(?:来源|來源)\s*[:：]\s*", "", text)
+            m.source = strip_source_label(text)
         elif key == "author_baidu" and not m.authors:
             v = re.sub(r"^(?:作者|记者)\s*[:：]\s*", "", text)
             if v:

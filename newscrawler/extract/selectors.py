@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -51,7 +50,7 @@ def apply_selectors(doc: etree._Element, profile: PortalProfile, art: Article,
         elif field in ("headline", "source", "editor"):
             v = clean_text(found[0])
             if field == "source":
-                v = re.sub(r"^.*?(?:来源|來源)\s*[:：]\s*", "", v)
+                v = labels.strip_source_label(v)
             if field == "editor":
                 v = labels.editor_in(v) or v
             setattr(art, field, v or None)

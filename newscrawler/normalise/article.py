@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from newscrawler.extract.script import detect_script
 from newscrawler.normalise.dates import is_trusted, to_utc
-from newscrawler.normalise.script import detect_script, match_key, to_simplified
+from newscrawler.normalise.script import match_key, to_simplified
 from newscrawler.normalise.sources import canonical_source, clean_source
 from newscrawler.normalise.text import collapse_repeated_blocks, normalise_inline, normalise_text
 from newscrawler.normalise.urls import canonical_url
@@ -65,7 +66,9 @@ def normalise_item(item: dict[str, Any], profile: PortalProfile | None = None,
     body = collapse_repeated_blocks(normalise_text(item.get("articleBody") or "") or "")
     item["articleBody"] = body
 
-    script = detect_script(f"{item.get('headline') or ''}\n{body}")
+    # Extraction names the script (Article.script, None for text that is not Chinese); only an item that
+    # never went through extract() has it detected here.
+    script = item["script"] if "script" in item else detect_script(f"{item.get('headline') or ''}\n{body}")
     item["script"] = script
     simplified = to_simplified(body, script) or ""
     if script == "Hant":

@@ -1,4 +1,7 @@
-"""Script detection and the Simplified matching key, from OpenCC's own tables.
+"""Traditional → Simplified: readable text (OpenCC's phrase-level t2s) and the Simplified matching key.
+
+The script itself is named once, by extraction (newscrawler/extract/script.py, Article.script); the
+character tables both use are OpenCC's, read there.
 
 The page text is stored as published. Matching needs one script, so every body also gets a key in
 Simplified characters. The key uses OpenCC's character tables (TSCharacters, TSCharactersExt) applied
@@ -12,46 +15,15 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
 import opencc
 
-# OpenCC's character tables as text (the official binding ships them compiled only); Apache-2.0, see
-# opencc_data/README.md. TSCharactersExt holds the rare characters t2s maps before TSCharacters.
-_DATA_DIR = Path(__file__).with_name("opencc_data")
-# A page needs this many characters that exist only in one script before we name its script.
-MIN_EVIDENCE = 3
-
-
-def _read_table(*names: str) -> dict[str, str]:
-    """Character → its first conversion; the first file listing a character wins (OpenCC's
-    short-circuit order)."""
-    table: dict[str, str] = {}
-    for name in names:
-        with (_DATA_DIR / name).open(encoding="utf-8") as fh:
-            for line in fh:
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) == 2 and len(parts[0]) == 1 and parts[0] not in table:
-                    table[parts[0]] = parts[1].split(" ")[0]
-    return {k: v for k, v in table.items() if v and v != k}
-
-
-_T2S_TABLES = ("TSCharactersExt.txt", "TSCharacters.txt")
+from newscrawler.extract.script import T2S_TABLES, opencc_table
 
 
 @lru_cache(maxsize=1)
 def _t2s_chars() -> dict[int, str]:
-    return {ord(k): v for k, v in _read_table(*_T2S_TABLES).items()}
-
-
-@lru_cache(maxsize=1)
-def _script_sets() -> tuple[frozenset[str], frozenset[str]]:
-    """Characters that exist only in Traditional, and only in Simplified writing."""
-    ts = _read_table(*_T2S_TABLES)
-    st = _read_table("STCharacters.txt")
-    trad_only = frozenset(ch for ch in ts if ch not in st)
-    simp_only = frozenset(ch for ch in st if ch not in ts)
-    return trad_only, simp_only
+    return {ord(k): v for k, v in opencc_table(*T2S_TABLES).items()}
 
 
 @lru_cache(maxsize=1)
@@ -60,23 +32,6 @@ def _converter() -> opencc.OpenCC:
     # 12.2 ms, the same Traditional bodies back to back on this machine (issue 11 measured 0.34 vs 32 ms
     # on a loaded one).
     return opencc.OpenCC("t2s.json")
-
-
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
-
-def detect_script(text: str | None) -> str | None:
-    """'Hant', 'Hans', or None when the text is not Chinese. Mixed text goes with the majority."""
-    if not text or not _HAN.search(text):
-        return None
-    trad_only, simp_only = _script_sets()
-    chars = set(text)
-    # Count distinct characters: one name repeated fifty times is weak evidence.
-    trad = len(chars & trad_only)
-    simp = len(chars & simp_only)
-    if trad >= MIN_EVIDENCE and trad > 2 * simp:
-        return "Hant"
-    return "Hans"
 
 
 def to_simplified(text: str | None, script: str | None) -> str | None:
