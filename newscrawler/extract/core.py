@@ -12,10 +12,10 @@ from lxml import etree
 from newscrawler.extract import labels
 from newscrawler.extract.anchors import find_anchor, find_headline, is_entry_header
 from newscrawler.extract.article import Article, ExtractionError, Image
-from newscrawler.extract.byline import pick_authors, published, scan_labels
+from newscrawler.extract.byline import pick_authors, scan_labels
 from newscrawler.extract.charset import decode, xml_safe
 from newscrawler.extract.content import Found, blocks, body_lines, clean, find_main
-from newscrawler.extract.dates import parse_date
+from newscrawler.extract.dates import DEFAULT_TIMEZONE, modified, parse_date, published, read_as_utc
 from newscrawler.extract.metadata import read_meta
 from newscrawler.extract.page import absolute, breadcrumbs, images, is_article, language, next_page
 from newscrawler.extract.script import detect_script
@@ -26,18 +26,6 @@ if TYPE_CHECKING:
 
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, recover=True)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>")
-
-
-def _zone_unknown(art: Article) -> None:
-    """A non-Chinese page with no profile: a date printed without an offset is taken as UTC rather than
-    as China's time (the default for the portals this crawler targets)."""
-    for field in ("datePublished", "dateModified"):
-        raw = getattr(art, field + "Raw")
-        if not raw or not getattr(art, field):
-            continue
-        as_utc = parse_date(raw, "UTC")
-        if as_utc is not None and as_utc.iso != (parse_date(raw, "Asia/Shanghai") or as_utc).iso:
-            setattr(art, field, as_utc.iso)
 
 
 def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
@@ -55,7 +43,7 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
 
 
 def _extract(body: bytes, url: str, headers: Mapping[str, str] | None, profile: PortalProfile | None) -> Article:
-    tz = profile.timezone if profile is not None else "Asia/Shanghai"
+    tz = profile.timezone if profile is not None else DEFAULT_TIMEZONE
     if isinstance(body, str):  # already decoded by the caller
         text, encoding = xml_safe(body), None
     else:
@@ -99,8 +87,7 @@ def _extract(body: bytes, url: str, headers: Mapping[str, str] | None, profile: 
         if pd:
             art.datePublished, art.datePublishedRaw = pd.iso, pd.raw
     if not art.dateModified:
-        md = parse_date(meta.dateModified, tz) if meta.dateModified else None
-        md = md or (lab.get("mod") if lab.get("pub") else None)
+        md = modified(meta.dateModified, lab, tz)
         if md:
             art.dateModified, art.dateModifiedRaw = md.iso, md.raw
     if not art.source:
@@ -127,7 +114,8 @@ def _extract(body: bytes, url: str, headers: Mapping[str, str] | None, profile: 
     if art.inLanguage in (None, "zh"):
         art.script = detect_script(f"{art.headline or ''}\n{art.articleBody}")
     elif profile is None:
-        _zone_unknown(art)
+        art.datePublished = read_as_utc(art.datePublishedRaw, art.datePublished)
+        art.dateModified = read_as_utc(art.dateModifiedRaw, art.dateModified)
     art.isArticle = is_article(art.articleBody, found.link_density, all_blocks, meta,
                                 bool(lab.get("pub") or lab.get("mod") or lab.get("bare") or meta.datePublished))
     if art.isArticle and not art.nextPage:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from newscrawler.extract.dates import DEFAULT_TIMEZONE
 from newscrawler.extract.script import detect_script
 from newscrawler.normalise.dates import is_trusted, to_utc
 from newscrawler.normalise.script import match_key, to_simplified
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 INLINE_FIELDS = ("headline", "editor", "description")
 LIST_FIELDS = ("authors", "breadcrumbs", "keywords")
-DEFAULT_TZ = "Asia/Shanghai"
 
 
 def _bare_host(url: str) -> str:
@@ -77,7 +77,7 @@ def normalise_item(item: dict[str, Any], profile: PortalProfile | None = None,
     item["matchKey"] = match_key(simplified)
     item["bodyHash"] = body_hash(simplified)
 
-    tz = profile.tz if profile is not None else DEFAULT_TZ
+    tz = profile.tz if profile is not None else DEFAULT_TIMEZONE
     for name in ("datePublished", "dateModified"):
         value = item.get(name)
         raw_name = f"{name}Raw"
