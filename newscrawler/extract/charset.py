@@ -70,20 +70,29 @@ def meta_charset(body: bytes) -> str | None:
     return m.group(1).decode("ascii", "replace") if m else None
 
 
-_NON_ASCII = re.compile("[^\x00-\x7f]")
 # Common Han ideographs, CJK and full-width punctuation, general punctuation, ·, ×, no-break space.
 _IMPLAUSIBLE = re.compile("[^\x00-\x7f\u4e00-\u9fff\u3000-\u303f\uff00-\uffef\u2000-\u206f\xb7\xd7\xa0]")
 
 
-def _cjk_plausible(text: str) -> bool:
+def _count_non_ascii(text: str) -> int:
+    # An encode in C: counting a regex's matches cost 0.87 ms on a 28 kB GBK page, this 0.03 ms.
+    return len(text) - len(text.encode("ascii", "ignore"))
+
+
+def _cjk_plausible(text: str, odd: list[str]) -> bool:
     """Most non-ASCII characters of real Chinese text are common Han ideographs or CJK punctuation;
-    bytes forced through GB18030/Big5 produce rare ideographs, private-use and odd symbols instead.
-    (Regex counting: a per-character Python loop cost 15 ms on a 100 kB page.)"""
-    non_ascii = len(_NON_ASCII.findall(text))
-    return non_ascii == 0 or len(_IMPLAUSIBLE.findall(text)) / non_ascii <= 0.15
+    bytes forced through GB18030/Big5 produce rare ideographs, private-use and odd symbols instead
+    (``odd``: the text's _IMPLAUSIBLE characters). (Regex counting: a per-character Python loop cost
+    15 ms on a 100 kB page.)"""
+    non_ascii = _count_non_ascii(text)
+    return non_ascii == 0 or len(odd) / non_ascii <= 0.15
 
 
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+
+
+def _is_private_use(c: str) -> bool:
+    return "\ue000" <= c <= "\uf8ff"
 
 
 def _no_private_use(text: str) -> str:
@@ -165,8 +174,12 @@ def _decode(body: bytes, url: str, headers: Mapping | None, hint: str | None) ->
         text = _try(body, enc)
         if text is None:
             continue
-        if enc in ("gb18030", "big5hkscs") and not _cjk_plausible(text):
-            continue
+        if enc in ("gb18030", "big5hkscs"):
+            odd = _IMPLAUSIBLE.findall(text)
+            if not _cjk_plausible(text, odd):
+                continue
+            # Private-use characters are among the odd ones: no second search of the page for them.
+            return (_no_private_use(text) if any(_is_private_use(c) for c in odd) else text), enc
         return _no_private_use(text), enc
     # Real pages carry the odd truncated or corrupt character (a CMS cutting a string mid-byte). A few
     # such spots are dropped; more than 1 in 200 non-ASCII characters means the charset is wrong.
@@ -176,7 +189,7 @@ def _decode(body: bytes, url: str, headers: Mapping | None, hint: str | None) ->
         except LookupError:
             continue
         bad = text.count("\ufffd")
-        non_ascii = len(_NON_ASCII.findall(text))
-        if bad <= max(2, non_ascii // 200) and (enc == "utf-8" or _cjk_plausible(text)):
+        non_ascii = _count_non_ascii(text)
+        if bad <= max(2, non_ascii // 200) and (enc == "utf-8" or _cjk_plausible(text, _IMPLAUSIBLE.findall(text))):
             return _no_private_use(text.replace("\ufffd", "")), enc
     raise CharsetError(f"{url}: cannot decode the page cleanly (tried utf-8, {', '.join(tried)})")

@@ -61,12 +61,14 @@ def _extract(body: bytes, url: str, headers: Mapping[str, str] | None, profile: 
     clean(doc)
     body_el = apply_selectors(doc, profile, art, url) if profile is not None and profile.selectors else None
 
-    all_blocks = blocks(doc)
+    all_blocks, sub = blocks(doc, body_el)
+    if body_el is not None and sub is None:
+        sub = blocks(body_el)[0]
     headline, hidx = find_headline(doc, meta, all_blocks)
     art.headline = art.headline or headline
 
     anchor = -1
-    sub = blocks(body_el) if body_el is not None else []
+    sub = sub or []
     if sum(len(b.text) for b in sub) >= 20:
         found = Found(body_el, sub, sum(b.link for b in sub) / max(1, sum(len(b.text) for b in sub)))
     else:  # no body selector, or the portal changed its layout and it matches nothing useful

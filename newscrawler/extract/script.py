@@ -43,18 +43,40 @@ def _script_sets() -> tuple[frozenset[str], frozenset[str]]:
 
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
+
+
+class _CharSet:
+    """Which characters of a set a text holds, found by a regex character class (C speed: set(text) cost
+    60 µs on a 550-character body, it makes a string object per character). Characters beyond the BMP are
+    looked up separately: in a character class they made every search 50× slower."""
+
+    def __init__(self, chars: frozenset[str]) -> None:
+        bmp = "".join(sorted(c for c in chars if c <= "\uffff"))
+        self._bmp = re.compile("[" + re.escape(bmp) + "]") if bmp else None
+        self._wide = frozenset(c for c in chars if c > "\uffff")
+
+    def distinct_in(self, text: str) -> set[str]:
+        found = set(self._bmp.findall(text)) if self._bmp is not None else set()
+        if self._wide and _BEYOND_BMP.search(text):
+            found |= self._wide.intersection(text)
+        return found
+
+
+@lru_cache(maxsize=1)
+def _script_chars() -> tuple[_CharSet, _CharSet]:
+    trad_only, simp_only = _script_sets()
+    return _CharSet(trad_only), _CharSet(simp_only)
 
 
 def detect_script(text: str | None) -> str | None:
-    """'Hant', 'Hans', or None when the text is not Chinese. Mixed text goes with the majority.
-    (A set of the text's characters against two sets: C speed, where a loop per character cost 0.2 ms.)"""
+    """'Hant', 'Hans', or None when the text is not Chinese. Mixed text goes with the majority."""
     if not text or not _HAN.search(text):
         return None
-    trad_only, simp_only = _script_sets()
-    chars = set(text)
+    trad_chars, simp_chars = _script_chars()
     # Count distinct characters: one name repeated fifty times is weak evidence.
-    trad = len(chars & trad_only)
-    simp = len(chars & simp_only)
-    if trad >= MIN_EVIDENCE and trad > 2 * simp:
-        return "Hant"
-    return "Hans"
+    trad = len(trad_chars.distinct_in(text))
+    if trad < MIN_EVIDENCE:
+        return "Hans"  # Simplified text (most pages) is settled without looking for Simplified characters
+    simp = len(simp_chars.distinct_in(text))
+    return "Hant" if trad > 2 * simp else "Hans"
