@@ -10,6 +10,8 @@ from newscrawler.extract.content import Block
 from newscrawler.extract.dates import parse_date
 from newscrawler.extract.metadata import Meta
 
+_ENDS_WITH_COLON = re.compile(r"[:：︰]\s*$")
+
 
 def scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
     """Label values near the headline/byline first (they sit right around it), else anywhere.
@@ -29,7 +31,7 @@ def scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
             if len(t) > 300 or (suffix and not labels.MAY_HOLD_LABEL.search(t)):
                 continue  # far from the headline only lines with a label, a date or a credit matter
             # A label alone in its cell, with the value in the next one.
-            if len(t) <= 8 and re.search(r"[:：︰]\s*$", t) and i + 1 < len(all_blocks):
+            if len(t) <= 8 and _ENDS_WITH_COLON.search(t) and i + 1 < len(all_blocks):
                 t = t + " " + all_blocks[i + 1].text[:80]
             if "pub" not in found and "pub_far" not in found:
                 p = labels.pubdate_in(t, tz)
