@@ -109,10 +109,11 @@ def _no_private_use(text: str) -> str:
 _UNSAFE_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _UNSAFE_REF = re.compile(r"&#(?:0*(?:[0-8]|1[124-9]|2\d|3[01]|6553[45])(?!\d)"
                          r"|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|[fF]{3}[eEfF])(?![0-9a-fA-F]));?")
-_UNSAFE_BYTES = tuple(bytes([c]) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)))
+_UNSAFE_BYTES = bytes((*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)))
 # Codecs that decode bytes below 0x20 to themselves and never produce such characters otherwise, so the
-# bytes can be searched instead of the text: 29 byte searches cost 0.24 ms on a 370 kB page where one
-# regex search of the decoded text costs 2.0 ms (measured on zh-web-unlabeled/163-1.html).
+# bytes can be searched instead of the text: deleting them with bytes.translate and comparing lengths
+# costs 4 µs on a 4 kB page and 0.4 ms on a 370 kB one, where one regex search of the decoded text
+# costs 2.0 ms (measured on zh-web-unlabeled/163-1.html).
 _ASCII_CONTROLS_KEPT = frozenset({"utf-8", "gb18030", "big5hkscs", "cp1252"})
 
 
@@ -129,7 +130,7 @@ def xml_safe(text: str, body: bytes | None = None, encoding: str | None = None) 
     ``body``/``encoding``: the bytes the text was decoded from, searched instead of the text when the
     codec allows (most pages hold none of these characters; finding that out is what costs)."""
     if body is not None and encoding in _ASCII_CONTROLS_KEPT:
-        suspect = any(b in body for b in _UNSAFE_BYTES) or "\ufffe" in text or "\uffff" in text
+        suspect = len(body.translate(None, _UNSAFE_BYTES)) != len(body) or "\ufffe" in text or "\uffff" in text
     else:
         suspect = _UNSAFE_CHAR.search(text) is not None
     if suspect:

@@ -262,10 +262,14 @@ class _Tally:
     span: dict = field(default_factory=dict)
     totals: dict = field(default_factory=dict)
     parent: dict = field(default_factory=dict)  # element → its parent, for every element holding a block
+    class_weights: dict = field(default_factory=dict)
 
     def weighted(self, el: etree._Element) -> float:
         total, linked = self.totals.get(el, (1, 0))
-        return (self.scores.get(el, 0.0) + _class_weight(el)) * (1 - linked / max(total, 1))
+        weight = self.class_weights.get(el)
+        if weight is None:
+            weight = self.class_weights[el] = _class_weight(el)
+        return (self.scores.get(el, 0.0) + weight) * (1 - linked / max(total, 1))
 
 
 def _block_score(b: Block, tl: int) -> float:
@@ -319,26 +323,24 @@ def _subtree_totals(t: _Tally, own: dict[etree._Element, list]) -> None:
     parent's, deepest elements first. (Adding every block into each of its ancestors cost depth × blocks
     dictionary updates; this is one per element.)"""
     parent = t.parent
-    for el in own:
-        e = el
-        while e not in parent:
-            p = parent[e] = e.getparent()
-            if p is None:
-                break
-            e = p
     depth: dict[etree._Element, int] = {}
-    for el in parent:
+    for el in own:
+        if el in depth:
+            continue
         chain = []
         e = el
-        while e is not None and e not in depth:
+        while True:  # up to the first element already placed (or the root)
             chain.append(e)
-            e = parent[e]
-        d = depth[e] if e is not None else -1
+            p = parent[e] = e.getparent()
+            if p is None or p in depth:
+                d = depth[p] if p is not None else -1
+                break
+            e = p
         for e in reversed(chain):
             d += 1
             depth[e] = d
-    acc = {el: list(sums) for el, sums in own.items()}
-    for el in sorted(parent, key=depth.__getitem__, reverse=True):
+    acc = own  # the own sums are not needed afterwards: children's are added into them in place
+    for el in sorted(depth, key=depth.__getitem__, reverse=True):
         sums = acc.get(el)
         if sums is None:
             continue
@@ -350,7 +352,7 @@ def _subtree_totals(t: _Tally, own: dict[etree._Element, list]) -> None:
             continue
         up = acc.get(p)
         if up is None:
-            acc[p] = list(sums)
+            acc[p] = sums[:]
         else:
             up[0] += sums[0]
             up[1] += sums[1]
@@ -477,7 +479,7 @@ def body_lines(found: Found, headline: str | None) -> list[Block]:
             continue
         if out and (END_MARK.match(t) or is_stop(b)):
             break
-        if (BOILER.match(t) or RELATED_HEAD.match(t) or UI_LINE.match(t)) and n < 200:
+        if n < 200 and (BOILER.match(t) or RELATED_HEAD.match(t) or UI_LINE.match(t)):
             continue
         if _in_figure(b.el, found.container):  # captions belong to the image, not the text
             continue

@@ -228,7 +228,8 @@ def is_byline(text: str) -> bool:
         return True
     if "。" in text:  # a sentence, however many labels it quotes
         return False
-    labelled = len(_ANY_FIELD.findall(text))
+    # Every field label ends in a colon: a line without one is spared the search.
+    labelled = len(_ANY_FIELD.findall(text)) if ":" in text or "：" in text or "︰" in text else 0
     return labelled >= 2 or (labelled == 1 and parse_date(text) is not None)
 
 
