@@ -19,6 +19,7 @@ from functools import lru_cache
 import opencc
 
 from newscrawler.extract.script import T2S_TABLES, opencc_table
+from newscrawler.normalise.text import bmp_class, translate_sparse
 
 
 @lru_cache(maxsize=1)
@@ -41,9 +42,15 @@ def to_simplified(text: str | None, script: str | None) -> str | None:
     return _converter().convert(text)
 
 
+@lru_cache(maxsize=1)
+def _t2s_pattern() -> re.Pattern[str]:
+    return bmp_class(_t2s_chars())
+
+
 def simplify_chars(text: str) -> str:
-    """Character-level t2s: the symmetric fold the matching key is built on."""
-    return text.translate(_t2s_chars())
+    """Character-level t2s: the symmetric fold the matching key is built on. (Its input is mostly
+    Simplified already, the phrase-level output for Traditional pages: few characters change.)"""
+    return translate_sparse(text, _t2s_chars(), _t2s_pattern())
 
 
 _KEY_DROP = re.compile(r"[\W_]+")
