@@ -43,7 +43,12 @@ def _script_sets() -> tuple[frozenset[str], frozenset[str]]:
 
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
+
+
+def beyond_bmp(text: str) -> bool:
+    """Whether the text holds characters beyond the BMP (which regex character classes handle slowly).
+    An encode in C: a regex range test cost 10 µs on a 470-character body, max() 46 µs."""
+    return len(text.encode("utf-16-le", "surrogatepass")) != 2 * len(text)
 
 
 class _CharSet:
@@ -58,7 +63,7 @@ class _CharSet:
 
     def distinct_in(self, text: str) -> set[str]:
         found = set(self._bmp.findall(text)) if self._bmp is not None else set()
-        if self._wide and _BEYOND_BMP.search(text):
+        if self._wide and beyond_bmp(text):
             found |= self._wide.intersection(text)
         return found
 

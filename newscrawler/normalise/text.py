@@ -13,6 +13,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from newscrawler.extract.script import beyond_bmp
+
 # Full-width punctuation that is the normal form in Chinese prose, not a compatibility variant.
 CJK_PUNCTUATION = set("！，：；？（）［］｛｝～＂＇．")
 # Decomposition tags whose folding loses meaning (superscripts, circled list numbers, fractions, ㎡…).
@@ -60,11 +62,6 @@ def _fold_chars() -> re.Pattern[str]:
 
 def bmp_class(table: dict[int, str | None]) -> re.Pattern[str]:
     return re.compile("[" + re.escape("".join(chr(c) for c in sorted(table) if c <= 0xFFFF)) + "]")
-
-
-def beyond_bmp(text: str) -> bool:
-    # An encode in C: a regex range test cost 10 µs on a 470-character body, max() 46 µs.
-    return len(text.encode("utf-16-le", "surrogatepass")) != 2 * len(text)
 
 
 def translate_sparse(text: str, table: dict[int, str | None], chars: re.Pattern[str]) -> str:
