@@ -16,6 +16,7 @@ _WS = re.compile(r"\s+")
 _TITLE_SPLIT = re.compile(r"\s*(?:[|｜_]|--|—|–| - |-{1,2}(?=[^-]*$))\s*")
 # Headline comparison ignores spacing and punctuation ("Ama..." in <title>, "Ama…" on the page).
 _KEY = re.compile(r"[\W_]+")
+_FIRST_KEY_CHAR = re.compile(r"[^\W_]")
 
 
 def is_heading(el: etree._Element) -> bool:
@@ -43,6 +44,11 @@ def find_headline(doc: etree._Element, meta: Meta, all_blocks: list[Block]) -> t
         # Whether the block is a heading is looked up only for the few lines that match (or are links).
         heading = is_heading(b.el) if b.link > n / 2 else None
         if heading is False:
+            continue
+        # The line's key must start with a character of the title or og:title: checked before the key is
+        # built (most lines fail here).
+        first = _FIRST_KEY_CHAR.search(b.text)
+        if first is None or first.group() not in title_key and first.group() not in og_key:
             continue
         k = _KEY.sub("", b.text)
         if og_key and k == og_key:
