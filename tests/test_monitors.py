@@ -161,9 +161,25 @@ def test_field_coverage_against_the_portals_own_baseline():
     assert "0% of 20 articles vs a baseline of 100% (degraded below 70%)" in results["coverage.datePublished"].message
     assert results["coverage.source"].status == "degraded"
     assert results["coverage.byline"].status == "ok"  # 70 % vs 80 %: within the allowed drop
-    assert results["body_length"].status == "degraded" and results["body_length"].limit == 300
+    assert results["coverage.articleBody"].status == "degraded" and results["coverage.articleBody"].limit == 300
     few = checks.field_coverage(portal(metrics(articles=3), HEALTHY))
     assert [r.status for r in few] == ["skipped"]
+
+
+def test_a_check_this_run_cannot_judge_keeps_its_last_verdict():
+    """A broken portal whose next run brings too few articles (a quiet night) has not recovered."""
+    last = {"check": "coverage.datePublished", "status": "degraded", "value": 0.0, "baseline": 1.0, "limit": 0.7,
+            "message": "datePublished on 0% of 20 articles vs a baseline of 100% (degraded below 70%)"}
+    run = portal(metrics(articles=2), HEALTHY, carried={"coverage.datePublished": last})
+    results = run.carry_over(checks.field_coverage(run))
+    assert [(r.check, r.status, r.value) for r in results] == [("coverage.datePublished", "degraded", 0.0)]
+    assert results[0].message == ("not judged in this run (2 article(s) stored, fewer than min_articles = 5: coverage "
+                                  "not judged); as last judged: " + last["message"])
+    again = portal(metrics(articles=1), HEALTHY, carried={"coverage.datePublished": results[0].as_dict()})
+    assert again.carry_over(checks.field_coverage(again))[0].message.count("as last judged") == 1
+    # Judged again with enough articles: the new verdict, whatever it is.
+    fixed = portal(metrics(), HEALTHY, carried={"coverage.datePublished": last})
+    assert all(r.status == "ok" for r in fixed.carry_over(checks.field_coverage(fixed)))
 
 
 def test_a_selector_that_matches_nothing_on_most_pages():

@@ -270,3 +270,31 @@ def test_a_failing_alert_action_is_recorded_and_loses_nothing(tmp_path):
     with Store.open(data_dir=data) as store:
         state = store.health.state("dahe")
     assert state["pending"] is None and state["alertedAt"] is not None
+
+
+def test_an_import_is_judged_by_the_same_monitors(tmp_path):
+    """Saved pages of a redesigned portal, imported: its selectors match nothing, so it is degraded (exit 4);
+    imports have no listing pages and no schedule of new articles, so those checks are skipped."""
+    from newscrawler_replay.generate import route_file
+
+    manifest = generate(tmp_path / "rec", articles_per_site=PER_SITE, seed=21, drift=["dahe"])
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    lines = []
+    for n, a in enumerate(a for a in manifest["articles"] if a["site"] == "dahe"):
+        (pages / f"{n}.html").write_bytes((tmp_path / "rec" / "pages" / route_file(a["url"])).read_bytes())
+        lines.append(f"{n}.html\t{a['url']}")
+    (tmp_path / "urls.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(tmp_path / "data"), "import",
+                             str(pages), "--url-map", str(tmp_path / "urls.tsv")], capture_output=True, text=True,
+                            timeout=300, cwd=REPO)
+    assert result.returncode == 4, result.stderr[-3000:]
+    with Store.open(data_dir=tmp_path / "data") as store:
+        record = store.runs.last()
+        assert store.articles.count() == len(lines)
+        assert store.health.state("dahe")["status"] == "degraded"
+    health = record["health"]
+    assert health["schedule"] == "import" and set(health["portals"]) == {"dahe"}
+    checks = {c["check"]: c["status"] for c in health["portals"]["dahe"]["checks"]}
+    assert checks["listing"] == "skipped" and checks["new_articles"] == "skipped"
+    assert checks["selector.articleBody"] == "degraded" and record["degradedPortals"] == ["dahe"]

@@ -254,11 +254,10 @@ def cmd_serve(args) -> int:
 def cmd_health(args) -> int:
     """Every portal's status as the health monitors last judged it, its broken checks (number vs baseline),
     since when, and its last good run."""
-    from newscrawler.monitors.state import NO_DATA
     from newscrawler.profiles import ProfileError, load_profiles
 
     try:
-        profiles = {site: p for site, p in load_profiles().items() if p.enabled}
+        profiles = load_profiles()
     except ProfileError as exc:
         print(f"newscrawler: {exc}; showing the portals with a recorded state only", file=sys.stderr)
         profiles = {}
@@ -266,9 +265,24 @@ def cmd_health(args) -> int:
     if store is None:
         return EXIT_STORE
     with store:
-        states = store.health.all_states()
+        portals = portal_health(store, profiles)
+    if args.json:
+        print(to_json({"portals": portals}))
+    elif not portals:
+        print("no portal profile and no recorded health yet", file=sys.stderr)
+    else:
+        print_health(portals)
+    return 0
+
+
+def portal_health(store, profiles: dict) -> list[dict[str, Any]]:
+    """Each enabled portal's health (and any other with a recorded state), by site."""
+    from newscrawler.monitors.state import NO_DATA
+
+    states = store.health.all_states()
+    enabled = {site: p for site, p in profiles.items() if p.enabled}
     portals = []
-    for site in sorted(set(profiles) | set(states)):
+    for site in sorted(set(enabled) | set(states)):
         state = states.get(site) or {}
         profile = profiles.get(site)
         portals.append({
@@ -278,17 +292,14 @@ def cmd_health(args) -> int:
             "checks": state.get("checks", []), "lastGoodRun": state.get("lastGoodRun"),
             "lastRun": state.get("lastRun"), "schedule": state.get("schedule"),
             "lastAlert": state.get("lastAlert"), "pendingAlert": state.get("pending")})
-    if args.json:
-        print(to_json({"portals": portals}))
-        return 0
-    if not portals:
-        print("no portal profile and no recorded health yet", file=sys.stderr)
-        return 0
+    return portals
+
+
+def print_health(portals: list[dict[str, Any]]) -> None:
     print(f"{'portal':<9}{'status':<10}{'since (UTC)':<21}{'last good run':<48}last run")
     for p in portals:
-        good = p["lastGoodRun"]
-        good_text = f"{_utc(good['at'])} {good['run']}" if good else ("—" if p["status"] == NO_DATA else "none")
-        last = p["lastRun"]
+        good, last = p["lastGoodRun"], p["lastRun"]
+        good_text = f"{_utc(good['at'])} {good['run']}" if good else ("—" if not last else "none")
         print(f"{p['portal']:<9}{p['status']:<10}{_utc(p['since']):<21}{good_text:<48}"
               f"{_utc(last['at']) + ' ' + last['run'] if last else '—'}")
         for check in p["checks"]:
@@ -299,4 +310,3 @@ def cmd_health(args) -> int:
                              for d in alert.get("deliveries", [])) or "no alert action configured"
             print(f"    last alert: {alert['kind']} at {_utc(alert['at'])} ({sent})"
                   + ("; not delivered, will be tried again next run" if p["pendingAlert"] else ""))
-    return 0

@@ -130,7 +130,7 @@ class RunRecorder:
             store_of(self.crawler).runs.finish(self.run_id, self.result)
         except StoreError as exc:
             logger.error("could not write the run record: %s", exc)
-        level = logging.INFO if code == EXIT_OK else logging.ERROR
+        level = {EXIT_OK: logging.INFO, EXIT_PORTAL_DEGRADED: logging.WARNING}.get(code, logging.ERROR)
         logger.log(level, "run %s: %s (exit %d) %s", self.run_id, message, code, summarise(stats))
 
 

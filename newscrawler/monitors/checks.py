@@ -20,6 +20,7 @@ from newscrawler.monitors.thresholds import COVERAGE_FIELDS, Thresholds
 
 OK, DEGRADED, FAILED, SKIPPED = "ok", "degraded", "failed", "skipped"
 BROKEN = (DEGRADED, FAILED)
+AS_LAST_JUDGED = "; as last judged: "
 
 
 @dataclass
@@ -51,7 +52,23 @@ class PortalRun:
     profile_path: str | None = None
     selectors: dict[str, str] = field(default_factory=dict)   # the profile's selectors
     selector_kinds: dict[str, str] = field(default_factory=dict)
+    # The checks found broken when the portal was last judged (its state), by name: a check this run cannot
+    # judge (too few articles, an import) keeps its last verdict rather than passing for a recovery.
+    carried: dict[str, dict[str, Any]] = field(default_factory=dict)
     results: list[CheckResult] = field(default_factory=list)
+
+    def carry_over(self, results: list[CheckResult]) -> list[CheckResult]:
+        """`results` with each skipped one replaced by the broken checks it covers from the last verdict."""
+        out = []
+        for r in results:
+            kept = [c for name, c in self.carried.items() if name == r.check or name.startswith(r.check + ".")]
+            if r.status != SKIPPED or not kept:
+                out.append(r)
+                continue
+            out.extend(CheckResult(c["check"], c["status"], f"not judged in this run ({r.message}){AS_LAST_JUDGED}"
+                                   f"{c['message'].split(AS_LAST_JUDGED)[-1]}", value=c.get("value"),
+                                   baseline=c.get("baseline"), limit=c.get("limit")) for c in kept)
+        return out
 
     def baseline(self, value: Callable[[dict[str, Any]], float | int | None]) -> tuple[float | None, int]:
         """The median of a number over the history (runs where it was measured), and how many runs that is;
@@ -133,12 +150,13 @@ def field_coverage(run: PortalRun) -> list[CheckResult]:
     chars = m["bodyChars"] or 0
     base, hn = run.baseline(run.judged_history(lambda h: h.get("bodyChars")))
     limit = max(t.min_body_chars, base * t.body_chars_ratio if base is not None else 0)
-    text = f"median body {chars} characters" + (f" vs a baseline of {base:g}" if base is not None else "")
+    text = f"median articleBody length {chars} characters" + (f" vs a baseline of {base:g}" if base is not None
+                                                               else "")
     if chars < limit:
-        results.append(CheckResult("body_length", DEGRADED, f"{text} (degraded below {limit:g})", value=chars,
-                                   baseline=base, limit=limit))
+        results.append(CheckResult("coverage.articleBody", DEGRADED, f"{text} (degraded below {limit:g})",
+                                   value=chars, baseline=base, limit=limit))
     else:
-        results.append(CheckResult("body_length", OK, text, value=chars, baseline=base))
+        results.append(CheckResult("coverage.articleBody", OK, text, value=chars, baseline=base))
     return results
 
 
@@ -149,7 +167,7 @@ def selectors(run: PortalRun) -> list[CheckResult]:
     t, m = run.thresholds, run.metrics
     pages = m["extracted"]
     if pages < t.min_articles:
-        return [CheckResult("selectors", SKIPPED, f"{pages} article page(s) extracted, fewer than min_articles = "
+        return [CheckResult("selector", SKIPPED, f"{pages} article page(s) extracted, fewer than min_articles = "
                                                   f"{t.min_articles}: selectors not judged", value=pages)]
     results = []
     for name, selector in run.selectors.items():

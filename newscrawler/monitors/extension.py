@@ -117,9 +117,11 @@ class PortalHealth:
             profile = profiles.get(site)
             thresholds = self.thresholds.merged(profile.health if profile else None)
             history: list[dict[str, Any]] = []
+            state = None
             if store is not None:
                 try:
                     history = store.health.history(site, schedule, thresholds.history_runs)
+                    state = store.health.state(site)
                 except StoreError as exc:
                     problems.append(f"{exc}; {site} judged by absolute floors only")
             portals[site] = PortalRun(
@@ -127,7 +129,8 @@ class PortalHealth:
                 thresholds=thresholds, history=history, mode=schedule.split()[0],
                 profile_path=profile.path if profile else None,
                 selectors=dict(profile.selectors) if profile else {},
-                selector_kinds={name: kinds.get(name) for name in (profile.selectors if profile else {})})
+                selector_kinds={name: kinds.get(name) for name in (profile.selectors if profile else {})},
+                carried={c["check"]: c for c in (state or {}).get("checks", [])})
         self.run = HealthRun(
             run_id=str(stats.get("newscrawler/run_id", "?")), run_started=stats.get("start_time"),
             schedule=schedule, judged=reason == "finished", close_reason=reason, portals=portals,

@@ -53,9 +53,15 @@ class HealthRun:
     problems: list[str] = field(default_factory=list)
 
     def broken(self, status: str) -> dict[str, str]:
-        """Portals in this status, with their broken checks in one line each."""
-        return {site: "; ".join(f"{r.check}: {r.message}" for r in self.portals[site].results if r.broken)
-                for site, s in sorted(self.statuses.items()) if s == status}
+        """Portals in this status with why, in one line each: a failed portal's failed checks in full (the
+        listing: what to fix), a degraded portal's broken checks by name (`db health` has the numbers)."""
+        def why(site: str) -> str:
+            results = self.portals[site].results
+            if status == FAILED:
+                return "; ".join(f"{r.check}: {r.message}" for r in results if r.status == FAILED)
+            return ", ".join(r.check for r in results if r.broken) + " (see `newscrawler db health`)"
+
+        return {site: why(site) for site, s in sorted(self.statuses.items()) if s == status}
 
     def problem(self, message: str) -> None:
         logger.error("portal health: %s", message)
@@ -84,6 +90,7 @@ class PortalMonitor(Monitor):
         return self.data.health.portals[self.monitor_name]
 
     def judge(self, results: list[CheckResult]) -> None:
+        results = self.portal.carry_over(results)
         self.portal.results.extend(results)
         broken = [r for r in results if r.broken]
         if broken:
