@@ -82,7 +82,9 @@ def drift_demo(replay, data_dir: Path) -> None:
     # demo never alerts anyone: the alert targets in the environment are for real crawls.
     env = {k: v for k, v in os.environ.items() if k not in ("NEWSCRAWLER_ALERT_WEBHOOK", "NEWSCRAWLER_ALERT_EMAIL_TO")}
     me = [sys.executable, "-m", "newscrawler", "--data-dir", str(demo_dir)]
+    sys.stdout.flush()  # the children write to the same stdout
     code = subprocess.run([*me, "crawl", "dahe", "--replay", str(recording), "--log-level", "ERROR"],
                           env=env).returncode
-    print(f"the crawl exited {code}{' (a portal degraded)' if code == 4 else ''}; `newscrawler db health` says:")
+    print(f"the crawl exited {code}{' (a portal degraded)' if code == 4 else ''}; `newscrawler db health` says:",
+          flush=True)
     subprocess.run([*me, "db", "health"], env=env)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,6 +95,8 @@ class PortalHealth:
             return self.run
         from newscrawler.monitors.suites import HealthMonitorRunner, HealthRun, PortalHealthSuite, portal_statuses
 
+        started = time.process_time()
+
         settings = self.crawler.settings
         stats = self.crawler.stats.get_stats()
         profiles = getattr(spider, "profiles", None) or {}
@@ -145,6 +148,7 @@ class PortalHealth:
                                                      health=self.run)
             # The verdict is the monitors' (not the actions', which may fail without changing it).
             self.run.statuses = portal_statuses(result)
+        self.run.cpu_seconds = round(time.process_time() - started, 4)
         for site, status in sorted(self.run.statuses.items()):
             logger.log(logging.INFO if status == "ok" else logging.WARNING, "portal %s: %s%s", site, status,
                        "" if self.run.judged else " (not judged: the run ended early)")

@@ -67,6 +67,11 @@ class PortalCounters:
             self.fetch_errors["connection"] += 1
 
 
+def _keys(counts: dict[str, Any]) -> dict[str, Any]:
+    """The mapping with keys MongoDB stores as they are (a schema error's path has dots: images.0.url)."""
+    return {str(k).replace(".", "/").lstrip("$"): v for k, v in counts.items()}
+
+
 def drop_reason(exception: BaseException) -> str:
     """The counted reason of a DropItem (`drop()` in pipelines/validate.py words it "reason: url")."""
     return str(exception).split(":", 1)[0].strip() or type(exception).__name__
@@ -98,9 +103,9 @@ def portal_metrics(site: str, stats: dict[str, Any], counters: PortalCounters) -
         "attempts": attempts,
         "failures": failures,
         "errorRate": round(failures / attempts, 4) if attempts else None,
-        "fetchErrors": dict(counters.fetch_errors),
-        "dropped": dict(counters.dropped),
+        "fetchErrors": _keys(counters.fetch_errors),
+        "dropped": _keys(counters.dropped),
         "itemErrors": counters.item_errors,
         "schemaChecked": counters.schema_checked,
-        "schemaErrors": dict(counters.schema_errors),
+        "schemaErrors": _keys(counters.schema_errors),
     }

@@ -51,6 +51,7 @@ class HealthRun:
     alerts: list[Alert] = field(default_factory=list)
     deliveries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)   # site → one per action
     problems: list[str] = field(default_factory=list)
+    cpu_seconds: float | None = None   # what judging took (CPU of this process, the actions' waits excluded)
 
     def broken(self, status: str) -> dict[str, str]:
         """Portals in this status with why, in one line each: a failed portal's failed checks in full (the
@@ -77,6 +78,7 @@ class HealthRun:
             "alerts": [{"portal": a.site, "kind": a.kind, "status": a.status, "previous": a.previous,
                         "deliveries": self.deliveries.get(a.site, [])} for a in self.alerts],
             "problems": self.problems,
+            "cpuSeconds": self.cpu_seconds,
         }
 
 
