@@ -198,8 +198,13 @@ class SendWebhookAlerts(Action):
             raise SkipAction("no change of state to tell")
         if not url:
             raise SkipAction("NEWSCRAWLER_ALERT_WEBHOOK is not set")
+        failed = None
         for alert in run.alerts:
-            _delivered(run, alert, "webhook", redact_url(url), post_webhook(url, alert, run.timeout))
+            # Once the receiver failed, the rest of this run's alerts are not tried (each could wait out the
+            # timeout); they stay pending like the first.
+            error = f"not tried: {failed}" if failed else post_webhook(url, alert, run.timeout)
+            failed = failed or error
+            _delivered(run, alert, "webhook", redact_url(url), error)
 
 
 class SendEmailAlerts(Action):
@@ -217,9 +222,11 @@ class SendEmailAlerts(Action):
             return
         if config is None:
             raise SkipAction("NEWSCRAWLER_ALERT_EMAIL_TO is not set")
+        failed = None
         for alert in run.alerts:
-            _delivered(run, alert, "email", f"{', '.join(config.to)} via {config.where}",
-                       send_email(config, alert, run.timeout))
+            error = f"not tried: {failed}" if failed else send_email(config, alert, run.timeout)
+            failed = failed or error
+            _delivered(run, alert, "email", f"{', '.join(config.to)} via {config.where}", error)
 
 
 def _delivered(run: HealthRun, alert: Alert, action: str, target: str, error: str | None) -> None:
