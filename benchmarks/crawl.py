@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 from urllib.parse import urljoin
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,10 +103,14 @@ def cpu_seconds(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def pipeline_main(proxy: str, data_dir: str, out: str) -> None:
-    """`newscrawler crawl` in this process, timed from the first line of the crawl to its exit status."""
+def pipeline_main(proxy: str, data_dir: str, out: str, monitors: bool = True) -> None:
+    """`newscrawler crawl` in this process, timed from the first line of the crawl to its exit status (wall
+    and CPU time of this process); `monitors=False` takes the portal health extension out of the crawl."""
+    from newscrawler import settings
     from newscrawler.cli import main
 
+    if not monitors:
+        settings.EXTENSIONS = {**settings.EXTENSIONS, "newscrawler.monitors.extension.PortalHealth": None}
     t0 = time.perf_counter()
     cpu0 = cpu_seconds(resource.getrusage(resource.RUSAGE_SELF))
     code = main(["--data-dir", data_dir, "crawl", "--replay", proxy, "--log-level", "WARNING"])
@@ -119,6 +124,7 @@ def pipeline_main(proxy: str, data_dir: str, out: str) -> None:
         stored = store.articles.count()
     Path(out).write_text(json.dumps({
         "pages": run["pagesFetched"], "seconds": elapsed, "cpu": cpu, "exit": code, "stored": stored,
+        "monitors_cpu": (run.get("health") or {}).get("cpuSeconds"),
         "new": run["articles"]["new"], "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "log_errors": len(re.findall(r"\] ERROR:", log))}))
 
@@ -172,11 +178,40 @@ def db_server_rss(data_dir: Path) -> float | None:
     return None
 
 
+def monitors_cost(proxy: str, tmp: Path, rounds: int = 2) -> None:
+    """The portal health monitors' cost: the same crawl with and without them, alternating (on, off, off, on…),
+    each into a fresh data directory, CPU time of the crawler process."""
+    from newscrawler.store.server import ensure_server
+
+    me = [sys.executable, __file__]
+    cpu: dict[bool, list[float]] = {True: [], False: []}
+    order = [True, False, False, True] * (rounds // 2) + [True, False] * (rounds % 2)
+    for n, on in enumerate(order):
+        data_dir = tmp / f"data-{n}"
+        db = ensure_server(data_dir)
+        try:
+            subprocess.run(me + ["--pipeline" if on else "--pipeline-no-monitors", proxy, str(data_dir),
+                                 str(tmp / f"pipe-{n}.json")], check=True)
+        finally:
+            db.stop()
+        r = json.loads((tmp / f"pipe-{n}.json").read_text())
+        cpu[on].append(r["cpu"])
+        extra = f", of which judging {r['monitors_cpu']:.3f} s" if on else ""
+        print(f"crawl {'with' if on else 'without'} monitors: {r['pages']} pages, {r['stored']} stored, exit "
+              f"{r['exit']}, {r['seconds']:.1f} s wall, {r['cpu']:.2f} s CPU{extra}")
+    with_, without = median(cpu[True]), median(cpu[False])
+    print(f"monitors' cost: {with_ - without:+.2f} s CPU of {without:.2f} s ({(with_ - without) / without:+.1%}; "
+          f"medians of {len(cpu[True])} runs each; target < 3%)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles-per-site", type=int, default=600)
     ap.add_argument("--archive-cost", action="store_true",
                     help="also crawl with the raw-page archive off; CPU and archive bytes per article")
+    ap.add_argument("--monitors-cost", action="store_true",
+                    help="only measure the portal health monitors: the crawl with and without them")
+    ap.add_argument("--rounds", type=int, default=4, help="crawls per variant for --monitors-cost")
     args = ap.parse_args()
     load_before = os.getloadavg()
     from newscrawler_replay.generate import generate
@@ -193,6 +228,9 @@ def main() -> None:
         try:
             wait_port(port)
             proxy = f"http://127.0.0.1:{port}"
+            if args.monitors_cost:
+                monitors_cost(proxy, tmp, args.rounds)
+                return
             me = [sys.executable, __file__]
             subprocess.run(me + ["--bare", proxy, str(tmp / "bare.json")], check=True)
             subprocess.run(me + ["--bare-extract", proxy, str(tmp / "bare-extract.json")], check=True)
@@ -241,7 +279,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] in ("--bare", "--bare-extract"):
         bare_main(sys.argv[2], sys.argv[3], with_extraction=sys.argv[1] == "--bare-extract")
-    elif len(sys.argv) > 1 and sys.argv[1] == "--pipeline":
-        pipeline_main(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) > 1 and sys.argv[1] in ("--pipeline", "--pipeline-no-monitors"):
+        pipeline_main(sys.argv[2], sys.argv[3], sys.argv[4], monitors=sys.argv[1] == "--pipeline")
     else:
         main()

@@ -85,6 +85,9 @@ class Article:
         select="url"))
     isArticle: bool = field(default=True, metadata=spec(
         "false for pages that hold no article (column and index pages)", "extract", stored=False))
+    selectorsMatched: list[str] = field(default_factory=list, metadata=spec(
+        "the profile selectors that matched something on the page, for the portal health monitors", "extract",
+        stored=False))
 
     # -- how it was fetched (spider, import) ----------------------------------------------------------
     site: str | None = field(default=None, metadata=spec(

@@ -83,6 +83,7 @@ def apply_selectors(doc: etree._Element, profile: PortalProfile, art: Article,
         found = select(doc, selector)
         if not found:
             continue
+        art.selectorsMatched.append(name)
         kind = kinds[name]
         if kind == "container":
             body_el = found[0] if isinstance(found[0], etree._Element) else None
