@@ -102,7 +102,8 @@ class IncrementalCrawl:
 
     async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
         spider = self.crawler.spider
-        profiles = getattr(spider, "profiles", None) or {}
+        # Only a crawl walks columns (the import and reprocess spiders fetch no listing).
+        profiles = (getattr(spider, "profiles", None) or {}) if hasattr(spider, "article_request") else {}
         self.listings = {u: p.site for p in profiles.values() for u in (*p.start_urls, *p.column_urls)}
         if self.listings:
             store = store_of(self.crawler)

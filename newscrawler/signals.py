@@ -8,6 +8,10 @@ fetch_failed(url, kind, reason, site, status, **extra)
     (the article's canonical URL), `continuation` (a 下一页 page of a multi-page article), `column` (the
     listing the page was reached from) and `page` (a column page's number).
 
+articles_written(counts)
+    A batch was written to the store; `counts` is its store.WriteCounts (what was new, updated, and which
+    fields of which articles changed). `newscrawler reprocess` reports from it.
+
 run_closing(reason)
     Sent by the run recorder when the spider closes, just before it builds the run record: components put
     what the record must say into the crawl stats then (Scrapy calls spider_closed handlers in the order
@@ -15,4 +19,5 @@ run_closing(reason)
 """
 
 fetch_failed = object()
+articles_written = object()
 run_closing = object()

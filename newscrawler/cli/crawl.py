@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("crawl", help="crawl portals into the store (one cron-ready run)",
                        description="Crawl the named portals (default: every enabled profile) into MongoDB. "
                                    "Exit 0 on success; non-zero when a portal failed outright or nothing "
-                                   "could be stored.")
+                                   "could be stored; 4 when a portal is degraded (see `newscrawler db health`).")
     p.add_argument("sites", nargs="*", metavar="SITE", help="portal short names, e.g. jzrb dahe")
     p.add_argument("--backfill", action="store_true",
                    help="page through columns past pages whose articles are all known")
@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
                    help="crawl a recorded copy of the portals instead of the real ones: a recording directory "
                         "(served from 127.0.0.1 for this run; see `replay generate`) or the http:// address "
                         "of a running `replay serve`; a directory needs the development install")
-    add_fault_option(p)
+    add_fault_option(p, needs="with --replay DIR: ")
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(func=run)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
-from newscrawler import config, spill
+from newscrawler import config, signals, spill
 from newscrawler.extensions.store import store_lost, store_of
 from newscrawler.store import StoreError, limits
 
@@ -31,6 +31,8 @@ class StorePipeline:
         self.batch_size = crawler.settings.getint("STORE_BATCH_SIZE")
         self.buffer: list[Any] = []
         self.failed = False
+        # Reprocess hands items made again from archived pages: the store must not treat them as fetched now.
+        self.refetched = not crawler.settings.getbool("NEWSCRAWLER_REPROCESS")
 
     @classmethod
     def from_crawler(cls, crawler) -> StorePipeline:
@@ -66,7 +68,8 @@ class StorePipeline:
             return
         stats = self.crawler.stats
         try:
-            counts = await self.store.in_writer(self.store.articles.write, batch, final=final)
+            counts = await self.store.in_writer(self.store.articles.write, batch, final=final,
+                                                refetched=self.refetched)
         except StoreError as exc:
             self.failed = True
             self.buffer = batch + self.buffer
@@ -80,6 +83,10 @@ class StorePipeline:
         stats.inc_value("articles/unchanged", counts.unchanged)
         for (site, outcome), n in counts.by_site.items():
             stats.inc_value(f"portal/{site}/articles_{outcome}", n)
+        for fields in counts.changed.values():
+            for name in fields:
+                stats.inc_value(f"fields_changed/{name}")
+        self.crawler.signals.send_catch_log(signals.articles_written, counts=counts)
 
     def spill_path(self) -> Path:
         data_dir = config.data_dir(self.crawler.settings.get("NEWSCRAWLER_DATA_DIR") or None)

@@ -7,6 +7,7 @@ rooms of one collection each; the spider's middleware, the pipelines, the CLI an
     store.links                       # links.py: dead links
     store.fingerprints                # fingerprints.py: dedup's fingerprints and story clusters
     store.columns                     # columns.py: how far each column was walked, what to fetch again
+    store.health                      # health.py: each portal's health state and judged history
 
 The same pymongo code serves the embedded default (a SecantusDB daemon on 127.0.0.1, see server.py) and
 a real MongoDB given as MONGO_URI. The Scrapy side (one store per crawl) is newscrawler.extensions.store.
@@ -29,6 +30,7 @@ from newscrawler.store.articles import ArticleRoom, WriteCounts
 from newscrawler.store.columns import ColumnRoom
 from newscrawler.store.connection import SOCKET_TIMEOUT_MS, StoreError, connect, reason, redact_uri
 from newscrawler.store.fingerprints import FingerprintRoom
+from newscrawler.store.health import HealthRoom
 from newscrawler.store.links import LinkRoom
 from newscrawler.store.runs import RunRoom
 from newscrawler.store.server import EmbeddedServer
@@ -48,6 +50,7 @@ class Store:
         self.links = LinkRoom(self.db["dead_links"])
         self.fingerprints = FingerprintRoom(self.db)
         self.columns = ColumnRoom(self.db["crawl_columns"], self.display_uri)
+        self.health = HealthRoom(self.db, self.display_uri)
         # Blocking pymongo calls made from the crawl run here, off the reactor thread, so fetching goes
         # on while the database answers. One writer thread keeps batches in order; look-ups have their own.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-write")
@@ -102,7 +105,7 @@ class Store:
             raise StoreError(f"the database at {self.display_uri} does not answer: {reason(exc)}") from None
 
     def ensure_indexes(self) -> None:
-        for room in (self.articles, self.runs, self.links, self.fingerprints, self.columns):
+        for room in (self.articles, self.runs, self.links, self.fingerprints, self.columns, self.health):
             room.ensure_indexes()
 
     @property
