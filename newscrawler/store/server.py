@@ -185,14 +185,20 @@ def _shutdown(storage: Path, timeout: float) -> None:
         return
     pid, sup = int(info.get("pid", 0)), int(info.get("supervisor", 0))
     if _alive(sup) and (cmd := _cmdline(sup)) is not None and str(SUPERVISOR) in cmd:
-        os.kill(sup, signal.SIGTERM)
+        try:
+            os.kill(sup, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     elif _alive(pid):
         _kill(pid, timeout)
     deadline = time.monotonic() + timeout
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     if _alive(pid):
-        os.kill(pid, signal.SIGKILL)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     supervise.forget(storage, pid)
 
 

@@ -29,7 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 CHECK_EVERY_S = 0.5
-STOP_TIMEOUT_S = 10.0
+# A daemon closing WiredTiger after a big crawl can take several seconds on a busy machine.
+STOP_TIMEOUT_S = 30.0
 PR_SET_PDEATHSIG = 1
 
 
