@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import re2
 
 from newscrawler.monitors.thresholds import ThresholdError
 from newscrawler.monitors.thresholds import check as check_thresholds
@@ -23,6 +25,9 @@ from newscrawler.schema import selectable
 BUILTIN_DIR = Path(__file__).parent / "portals"
 # The article fields a profile may give a selector for come from the article schema.
 SELECTOR_FIELDS = tuple(selectable())
+# A pattern RE2 refuses is reported in the ProfileError, not printed to stderr by RE2 itself.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
 
 
 class ProfileError(ValueError):
@@ -52,8 +57,8 @@ class PortalProfile:
     hosts: tuple[str, ...]
     start_urls: tuple[str, ...]
     column_urls: tuple[str, ...]
-    article_url_pattern: re.Pattern[str]
-    pagination_pattern: re.Pattern[str] | None = None
+    article_url_pattern: re2._Regexp
+    pagination_pattern: re2._Regexp | None = None
     enabled: bool = True
     charset: str | None = None
     timezone: str = "Asia/Shanghai"
@@ -107,16 +112,63 @@ def _url_list(data: dict, path: Path, key: str, required: bool) -> tuple[str, ..
     return tuple(urls)
 
 
-def _regex(data: dict, path: Path, key: str, required: bool) -> re.Pattern[str] | None:
+def _regex(data: dict, path: Path, key: str, required: bool) -> re2._Regexp | None:
+    """A URL pattern, compiled by RE2: matching takes time linear in the URL whatever the pattern (Python's
+    `re` took 74 s per URL on a catastrophically backtracking one). RE2 has no look-arounds or
+    backreferences; a pattern using them is a broken profile."""
     if key not in data:
         if required:
             raise ProfileError(path, key, "is missing")
         return None
     pattern = _typed(data, path, key, str)
     try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise ProfileError(path, key, f"is not a valid regular expression: {exc}") from None
+        return re2.compile(pattern, options=_RE2_OPTIONS)
+    except re2.error as exc:
+        why = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ProfileError(path, key, f"is not a regular expression the linear-time engine (RE2) accepts: {why}; "
+                                      "look-arounds and backreferences are not supported") from None
+
+
+def _bool(data: dict, path: Path, key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ProfileError(path, key, f"must be true or false (no quotes), got {value!r}")
+    return value
+
+
+def _int(data: dict, path: Path, key: str, default: int, minimum: int) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ProfileError(path, key, f"must be a whole number ≥ {minimum} (no quotes), got {value!r}")
+    return value
+
+
+def _number(data: dict, path: Path, key: str, default: float, minimum: float) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        raise ProfileError(path, key, f"must be a number ≥ {minimum:g} (no quotes), got {value!r}")
+    return float(value)
+
+
+def _politeness(pol: object, path: Path) -> Politeness:
+    if not isinstance(pol, dict):
+        raise ProfileError(path, "politeness", "must be a table")
+    known = {f.name for f in fields(Politeness)}
+    unknown = sorted(set(pol) - known)
+    if unknown:
+        raise ProfileError(path, f"politeness.{unknown[0]}",
+                           f"unknown field (a typo?); known: {', '.join(sorted(known))}")
+
+    def check(fn, key, *args):
+        try:
+            return fn(pol, path, key, *args)
+        except ProfileError as exc:
+            raise ProfileError(path, f"politeness.{key}", exc.problem) from None
+
+    return Politeness(download_delay=check(_number, "download_delay", 0.5, 0.0),
+                      concurrent_requests=check(_int, "concurrent_requests", 4, 1),
+                      autothrottle=check(_bool, "autothrottle", True),
+                      obey_robots=check(_bool, "obey_robots", True))
 
 
 def parse_profile(data: dict, path: str | Path) -> PortalProfile:
@@ -155,18 +207,10 @@ def parse_profile(data: dict, path: str | Path) -> PortalProfile:
             raise ProfileError(path, f"selectors.{key}", f"unknown field; known: {', '.join(SELECTOR_FIELDS)}")
         if not isinstance(sel, str) or not sel.strip():
             raise ProfileError(path, f"selectors.{key}", "must be a non-empty CSS or XPath string")
-    pol = data.get("politeness", {})
-    if not isinstance(pol, dict):
-        raise ProfileError(path, "politeness", "must be a table")
-    try:
-        politeness = Politeness(
-            download_delay=float(pol.get("download_delay", 0.5)),
-            concurrent_requests=int(pol.get("concurrent_requests", 4)),
-            autothrottle=bool(pol.get("autothrottle", True)),
-            obey_robots=bool(pol.get("obey_robots", True)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ProfileError(path, "politeness", str(exc)) from None
+    politeness = _politeness(data.get("politeness", {}), path)
+    for key in ("name", "language"):
+        if key in data:
+            _typed(data, path, key, str)
     health = data.get("health", {})
     if not isinstance(health, dict):
         raise ProfileError(path, "health", "must be a table of threshold = value")
@@ -189,12 +233,12 @@ def parse_profile(data: dict, path: str | Path) -> PortalProfile:
         column_urls=_url_list(data, path, "column_urls", required=False),
         article_url_pattern=_regex(data, path, "article_url_pattern", required=True),
         pagination_pattern=_regex(data, path, "pagination_pattern", required=False),
-        enabled=bool(data.get("enabled", True)),
+        enabled=_bool(data, path, "enabled", True),
         charset=charset,
         timezone=tz,
         language=str(data.get("language", "zh")),
         www=www,
-        max_pages_per_column=int(data.get("max_pages_per_column", 50)),
+        max_pages_per_column=_int(data, path, "max_pages_per_column", 50, 1),
         selectors=dict(selectors),
         politeness=politeness,
         health=health,
@@ -222,27 +266,49 @@ def profile_dirs() -> list[Path]:
     return dirs + [BUILTIN_DIR]
 
 
-def load_profiles(dirs: list[Path] | None = None) -> dict[str, PortalProfile]:
-    """Every profile by site; a file in an earlier directory overrides a built-in one of the same name."""
+def load_profiles(dirs: list[Path] | None = None, broken: list[ProfileError] | None = None
+                  ) -> dict[str, PortalProfile]:
+    """Every profile by site; a file in an earlier directory overrides a built-in one of the same name.
+    A broken file raises ProfileError — or, when a `broken` list is given, is added to it and left out, so
+    one broken profile does not stop the others (a broken override also hides the built-in it replaces)."""
     profiles: dict[str, PortalProfile] = {}
+    errors: dict[str, ProfileError] = {}
     for d in reversed(dirs if dirs is not None else profile_dirs()):
         for path in sorted(Path(d).glob("*.toml")):
-            p = load_profile(path)
+            try:
+                p = load_profile(path)
+            except ProfileError as exc:
+                if broken is None:
+                    raise
+                errors[path.stem] = exc
+                profiles.pop(path.stem, None)
+                continue
+            errors.pop(p.site, None)
             profiles[p.site] = p
+    if broken is not None:
+        broken.extend(errors.values())
     return profiles
 
 
-def select_profiles(sites: list[str] | None, dirs: list[Path] | None = None) -> list[PortalProfile]:
-    """The profiles for the named sites, or every enabled one when none is named."""
-    profiles = load_profiles(dirs)
+def select_profiles(sites: list[str] | None, dirs: list[Path] | None = None,
+                    broken: list[ProfileError] | None = None) -> list[PortalProfile]:
+    """The profiles for the named sites, or every enabled one when none is named. With a `broken` list, the
+    broken profile files that matter to this selection (a named site's, or any when none is named) are
+    added to it and the healthy profiles returned; without one, the first broken file raises."""
+    found: list[ProfileError] = []
+    profiles = load_profiles(dirs, found if broken is not None else None)
+    if sites:
+        found = [b for b in found if Path(b.path).stem in sites]
+    if broken is not None:
+        broken.extend(found)
     if not sites:
         return [p for p in profiles.values() if p.enabled]
-    missing = [s for s in sites if s not in profiles]
+    missing = [s for s in sites if s not in profiles and s not in {Path(b.path).stem for b in found}]
     if missing:
         raise ProfileError(
             ", ".join(str(d) for d in (dirs or profile_dirs())), None,
             f"no profile for site(s) {', '.join(missing)}; known: {', '.join(sorted(profiles))}")
-    return [profiles[s] for s in sites]
+    return [profiles[s] for s in sites if s in profiles]
 
 
 def profile_for_url(url: str, profiles: dict[str, PortalProfile] | None = None) -> PortalProfile | None:

@@ -26,7 +26,7 @@ from pymongo.errors import PyMongoError
 from newscrawler import schema
 from newscrawler.dedup.engine import Deduplicator
 from newscrawler.normalise.sources import site_outlets
-from newscrawler.profiles import ProfileError, load_profiles
+from newscrawler.profiles import load_profiles
 from newscrawler.store import Store, StoreError
 
 logger = logging.getLogger(__name__)
@@ -141,11 +141,7 @@ def load(store: Store, path: Path) -> Loaded:
     """Store a spill file's articles, clustered, as the crawl would have; rename it `.loaded` (and keep the
     unreadable lines in `.rejected`). Raises StoreError if the store fails meanwhile (the file stays)."""
     try:
-        profiles = load_profiles()
-    except ProfileError:
-        profiles = {}
-    try:
-        return _load(store, path, profiles)
+        return _load(store, path, load_profiles(broken=[]))
     except PyMongoError as exc:
         raise StoreError(f"loading {path} into {store.display_uri} failed: {exc}") from None
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from newscrawler import config
 from newscrawler.runlock import RunLock, RunLocked
-from newscrawler.store import Store, StoreError
+from newscrawler.store import Store, StoreConfigError, StoreError
 
 EXIT_USAGE = 2
 EXIT_STORE = 3
@@ -22,9 +22,13 @@ EXIT_LOCKED = 75  # EX_TEMPFAIL: cron may simply try again next time
 
 
 def open_store(args) -> Store | None:
-    """The store for --data-dir / MONGO_URI, or None after printing why it cannot be reached."""
+    """The store for --data-dir / MONGO_URI, or None after printing why it cannot be reached. A malformed
+    MONGO_URI is a usage error: exit 2 at once, one line naming it (without its password)."""
     try:
         return Store.open(data_dir=config.data_dir(args.data_dir))
+    except StoreConfigError as exc:
+        print(f"newscrawler: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
     except StoreError as exc:
         print(f"newscrawler: {exc}", file=sys.stderr)
         return None

@@ -48,12 +48,18 @@ def run(args) -> int:
             print(f"newscrawler crawl: --replay {args.replay} holds no recording (make one with `newscrawler replay "
                   f"generate {args.replay}`)", file=sys.stderr)
             return EXIT_USAGE
+    # A broken profile is reported and fails the run (exit 2), but the healthy portals are still crawled: one
+    # bad file must not stop every portal. A broken profile that was not asked for (other sites named) is
+    # only reported.
+    broken: list[ProfileError] = []
     try:
-        profiles = select_profiles(args.sites or None)
+        profiles = select_profiles(args.sites or None, broken=broken)
     except ProfileError as exc:
         print(f"newscrawler: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not profiles:
+        for exc in broken:
+            print(f"newscrawler: {exc}", file=sys.stderr)
         print("newscrawler: no enabled portal profile to crawl", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -63,9 +69,25 @@ def run(args) -> int:
             overrides = {**job.settings(), "NEWSCRAWLER_BACKFILL": args.backfill, "NEWSCRAWLER_RECHECK": args.recheck}
             if args.replay:
                 overrides.update(replay_settings(job.stack, args.replay, replay_server, faults))
-            return crawl(profiles=[p.site for p in profiles], overrides=overrides)
+            code = crawl(profiles=[p.site for p in profiles], overrides=overrides)
+            return broken_profiles_fail(job, broken, code) if broken else code
     except JobRefused as exc:
         return refused(exc)
+
+
+def broken_profiles_fail(job: Job, broken: list[ProfileError], code: int) -> int:
+    """The crawl of the healthy portals is over; the broken profiles make the run fail (exit 2 unless it
+    failed worse), in its record too."""
+    names = [str(exc) for exc in broken]
+    message = f"{len(broken)} broken portal profile(s) left out: {'; '.join(names)}"
+    print(f"newscrawler: {message}", file=sys.stderr)
+    code = EXIT_USAGE if code in (0, 4) else code
+    run = job.store.runs.last()
+    if run is not None:
+        job.store.runs.finish(run["_id"], {"brokenProfiles": names, "status": "failed", "exitCode": code,
+                                           "message": f"{message}; {run.get('message', '')}",
+                                           "endedAt": run.get("endedAt")})
+    return code
 
 
 def replay_settings(stack: ExitStack, replay: str, server_class: type | None = None, faults: list = ()) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ import scrapy
 
 from newscrawler import signals
 from newscrawler.extract import Article, ExtractionError, extract
-from newscrawler.profiles import PortalProfile, load_profiles, profile_for_url
+from newscrawler.profiles import PortalProfile, ProfileError, load_profiles, profile_for_url
 
 HTML_SUFFIXES = (".html", ".htm", ".shtml", ".xhtml")
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
@@ -70,7 +71,10 @@ class ImportSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.paths = paths.split(os.pathsep) if isinstance(paths, str) else list(paths)
         self.url_map = read_url_map(url_map)
-        self.profiles: dict[str, PortalProfile] = load_profiles()
+        broken: list[ProfileError] = []
+        self.profiles: dict[str, PortalProfile] = load_profiles(broken=broken)
+        for exc in broken:  # a broken profile does not stop an import; its portal's pages get the host as site
+            self.logger.error("%s; that portal is left out", exc)
 
     async def start(self) -> AsyncIterator[Article]:
         for path in iter_files(self.paths):
@@ -87,6 +91,10 @@ class ImportSpider(scrapy.Spider):
                         yield item
             except OSError as exc:
                 self._error(str(path), f"cannot read: {exc.strerror or exc}")
+            except TruncatedArchive as exc:
+                self._error(str(path), str(exc))
+            except Exception as exc:  # noqa: BLE001 - a damaged file is reported, and the next one imported
+                self._error(str(path), f"damaged file, the rest of it skipped ({type(exc).__name__}: {exc})")
 
     def _html_file(self, path: Path) -> Article | None:
         body = path.read_bytes()
@@ -104,8 +112,11 @@ class ImportSpider(scrapy.Spider):
         return self._article(body, url, None, fetched, str(path))
 
     def _warc_pages(self, path: Path) -> Iterator[tuple[str, bytes, dict[str, str], datetime]]:
+        """The HTML responses of a WARC (or ARC) file. A record cut short is reported and skipped, and a
+        compressed file that ends early (its last records lost) is reported: warcio reads both silently."""
         from warcio.archiveiterator import ArchiveIterator
 
+        cut_short = False
         with path.open("rb") as fh:
             for record in ArchiveIterator(fh, arc2warc=True):
                 if record.rec_type != "response" or record.http_headers is None:
@@ -116,10 +127,19 @@ class ImportSpider(scrapy.Spider):
                     self.crawler.stats.inc_value("import/warc_records_skipped")
                     continue
                 url = record.rec_headers.get_header("WARC-Target-URI")
+                body = record.content_stream().read()
+                missing = getattr(record.raw_stream, "limit", 0)
+                if missing:
+                    self._error(f"{path} ({url})", f"the record is cut short: {missing} of its bytes are missing "
+                                                   "(a truncated file?); skipped")
+                    cut_short = True
+                    continue
                 url = self.url_map.get(url, url)
                 headers = dict(record.http_headers.headers)
                 when = _warc_date(record.rec_headers.get_header("WARC-Date"))
-                yield url, record.content_stream().read(), headers, when
+                yield url, body, headers, when
+        if path.name.lower().endswith(".gz") and not cut_short:
+            _check_gzip(path)
 
     def _article(self, body: bytes, url: str, headers: dict[str, str] | None, fetched: datetime,
                  origin: str) -> Article | None:
@@ -138,6 +158,24 @@ class ImportSpider(scrapy.Spider):
         self.crawler.stats.inc_value("errors/import")
         self.logger.error("cannot import %s: %s", origin, reason)
         self.crawler.signals.send_catch_log(signals.fetch_failed, url=origin, kind="import", reason=reason, site=None)
+
+
+class TruncatedArchive(ValueError):
+    """A compressed WARC file ends inside a record: the records before were imported, the rest are lost."""
+
+
+def _check_gzip(path: Path) -> None:
+    """Raise TruncatedArchive if a gzip file ends before its last member does (warcio then reads the
+    members before it and says nothing of the one lost)."""
+    import gzip
+
+    try:
+        with gzip.open(path) as fh:
+            while fh.read(1 << 20):
+                pass
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise TruncatedArchive(f"the compressed file is truncated or damaged ({exc}); the records before the "
+                               "damage were imported, the rest of it is lost") from None
 
 
 def _warc_date(value: str | None) -> datetime:

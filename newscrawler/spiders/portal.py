@@ -22,7 +22,7 @@ from twisted.python.failure import Failure
 from newscrawler import signals
 from newscrawler.extract import Article, ExtractionError, extract, merge_pages
 from newscrawler.normalise.urls import canonical_url
-from newscrawler.profiles import PortalProfile, select_profiles
+from newscrawler.profiles import PortalProfile, ProfileError, select_profiles
 
 MAX_ARTICLE_PAGES = 20
 # Column pages are walked one after another (each decides whether to go on), so they jump the queue of
@@ -50,7 +50,10 @@ class PortalSpider(scrapy.Spider):
     def __init__(self, site: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         sites = [s for s in (site or "").split(",") if s] or None
-        self.profiles: dict[str, PortalProfile] = {p.site: p for p in select_profiles(sites)}
+        broken: list[ProfileError] = []
+        self.profiles: dict[str, PortalProfile] = {p.site: p for p in select_profiles(sites, broken=broken)}
+        for exc in broken:  # one broken profile does not stop the others
+            self.logger.error("%s; that portal is left out", exc)
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> PortalSpider:

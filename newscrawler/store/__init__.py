@@ -28,7 +28,7 @@ from pymongo.errors import PyMongoError
 from newscrawler import config
 from newscrawler.store.articles import ArticleRoom, WriteCounts
 from newscrawler.store.columns import ColumnRoom
-from newscrawler.store.connection import SOCKET_TIMEOUT_MS, StoreError, connect, reason, redact_uri
+from newscrawler.store.connection import SOCKET_TIMEOUT_MS, StoreConfigError, StoreError, connect, reason, redact_uri
 from newscrawler.store.fingerprints import FingerprintRoom
 from newscrawler.store.health import HealthRoom
 from newscrawler.store.links import LinkRoom
@@ -160,4 +160,4 @@ class Store:
         self.close()
 
 
-__all__ = ["Store", "StoreError", "WriteCounts", "redact_uri"]
+__all__ = ["Store", "StoreConfigError", "StoreError", "WriteCounts", "redact_uri"]

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pymongo
-from pymongo.errors import PyMongoError
+from pymongo.errors import InvalidURI, PyMongoError
 
 from newscrawler import config
 from newscrawler.store.server import EmbeddedServer, EmbeddedServerError, ensure_server, find_running
@@ -21,9 +21,17 @@ class StoreError(RuntimeError):
     """MongoDB could not be reached or refused a write; the message never contains a password."""
 
 
+class StoreConfigError(StoreError):
+    """MONGO_URI is malformed (a usage error, not an outage); the message names it without its password."""
+
+
+# user:password@ up to the last @ before the host: a password with an unescaped @ (p@ss) is hidden whole.
+_PASSWORD = re.compile(r"((?:mongodb(?:\+srv)?|https?)://[^:/@\s]*):[^\s]*@(?=[^@\s]*(?:\s|$))")
+
+
 def redact_uri(uri: str) -> str:
     """The URI with any password replaced by ***, for logs, errors and crawl records."""
-    return re.sub(r"(mongodb(?:\+srv)?://[^:/@\s]+):[^@\s]*@", r"\1:***@", uri)
+    return _PASSWORD.sub(r"\1:***@", uri)
 
 
 # A failure's reason is quoted in logs, the run record and cron's mail: a bulk write error's message holds the
@@ -72,10 +80,14 @@ def connect(uri: str | None = None, data_dir: str | Path | None = None, socket_t
         client = pymongo.MongoClient(server.client_uri if server else uri, tz_aware=True,
                                      serverSelectionTimeoutMS=CONNECT_TIMEOUT_MS, connectTimeoutMS=CONNECT_TIMEOUT_MS,
                                      socketTimeoutMS=socket_timeout_ms)
-    except (PyMongoError, ValueError) as exc:
+    except (InvalidURI, ValueError) as exc:
         if server:
             server.stop()
-        raise StoreError(f"MONGO_URI {redact_uri(uri)} is not usable: {reason(exc)}") from None
+        raise StoreConfigError(f"MONGO_URI {redact_uri(uri)} is not a usable MongoDB URI: {reason(exc)}") from None
+    except PyMongoError as exc:  # e.g. a mongodb+srv:// name the DNS does not know (looked up here)
+        if server:
+            server.stop()
+        raise StoreError(f"cannot reach MongoDB at {redact_uri(uri)}: {reason(exc)}") from None
     try:
         client.admin.command("ping")
     except PyMongoError as exc:
