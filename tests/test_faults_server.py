@@ -78,7 +78,13 @@ def test_a_signal_during_start_up_never_bricks_the_data_directory(tmp_path, rec)
     assert result.returncode == 0, (outcomes, result.stderr[-2000:])
     with Store.open(data_dir=data) as store:
         assert store.articles.count({"site": "hnr"}) >= 3
+        records = json.dumps(store.runs.recent(20), default=str)
     assert gone(data)
+    # The embedded database's password is in no output, log or record; the run's files are the owner's alone.
+    password = json.loads((data / "db" / "credentials.json").read_text())["password"]
+    logs = list((data / "logs").glob("*.log"))
+    assert password not in result.stdout + result.stderr + records + "".join(p.read_text() for p in logs)
+    assert data.stat().st_mode & 0o777 == 0o700 and all(p.stat().st_mode & 0o777 == 0o600 for p in logs)
 
 
 def test_a_stale_server_json_pointing_at_another_data_directory_is_never_used(tmp_path):

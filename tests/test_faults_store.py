@@ -72,6 +72,7 @@ def test_a_database_killed_then_stalled_mid_crawl_stops_the_run_within_seconds_a
     assert "Traceback" not in killed.stderr
     assert "stopping the crawl" in killed.stderr and "the next run loads them" in killed.stdout
     [spilled] = (data / "spill").glob("*.jsonl")
+    assert spilled.stat().st_mode & 0o777 == 0o600  # article text: the owner's alone
     kept = len(spilled.read_text(encoding="utf-8").splitlines())
 
     # The next run loads the spill and the run record, then crawls on; this time the server stalls (once
