@@ -33,6 +33,11 @@ TELNETCONSOLE_ENABLED = False
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 
+DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's lets through requests that wait for a host's robots.txt (all but the first): ours checks them.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "newscrawler.robots.RobotsTxtMiddleware": 100,
+}
 SPIDER_MIDDLEWARES = {
     # Skips stored articles and dead links, stops a column's walk at the first page with nothing new.
     "newscrawler.middlewares.IncrementalCrawl": 950,
