@@ -81,6 +81,9 @@ class Store:
         if self.lost:
             return False
         self.lost = why
+        # Every later call, whichever room makes it (the run record, the health monitors' history…), then
+        # fails at once instead of waiting 5 s for a server selection that cannot succeed.
+        self._close_client()
         return True
 
     def ping(self, timeout_s: float = 2.0) -> None:
@@ -142,6 +145,12 @@ class Store:
     def close(self) -> None:
         self._writer.shutdown(wait=True)
         self._reader.shutdown(wait=True)
+        self._close_client()
+        if self.server:
+            self.server.stop()
+            self.server = None
+
+    def _close_client(self) -> None:
         # Closing ends the client's sessions on the server, a courtesy that would wait for a server that is
         # gone for the full selection timeout (5 s per client, measured): bounded here.
         try:
@@ -149,9 +158,6 @@ class Store:
                 self.client.close()
         except PyMongoError:
             pass
-        if self.server:
-            self.server.stop()
-            self.server = None
 
     def __enter__(self) -> Store:
         return self

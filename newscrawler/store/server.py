@@ -184,6 +184,9 @@ def _shutdown(storage: Path, timeout: float) -> None:
     if not info:
         return
     pid, sup = int(info.get("pid", 0)), int(info.get("supervisor", 0))
+    if _alive(pid) and not _ping(str(info.get("uri", "")), 1000):
+        # Hung (it accepts and never answers): it would not stop cleanly either; killed after a short grace.
+        timeout = min(timeout, 3.0)
     if _alive(sup) and (cmd := _cmdline(sup)) is not None and str(SUPERVISOR) in cmd:
         try:
             os.kill(sup, signal.SIGTERM)
