@@ -71,14 +71,20 @@ class PageArchive:
             self.crawler.stats.inc_value("archive/errors")
             logger.error("archive: cannot write %s: %s; the rest of this run's article pages are not archived",
                          self.writer.path or self.directory, exc.strerror or exc)
-            self.writer.close()
+            try:
+                self.writer.close()
+            except OSError:
+                pass  # a full disk fails the close too: said once above, no traceback (issue 12)
             return
         self.crawler.stats.inc_value("archive/pages")
 
     def spider_closed(self, spider) -> None:
         if self.writer is None:
             return
-        self.writer.close()
+        try:
+            self.writer.close()
+        except OSError as exc:
+            logger.error("archive: cannot finish %s: %s", self.writer.path or self.directory, exc.strerror or exc)
         if self.writer.path is not None:
             self.crawler.stats.set_value("archive/file", str(self.writer.path))
             self.crawler.stats.set_value("archive/bytes", self.writer.size)

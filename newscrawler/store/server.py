@@ -98,11 +98,12 @@ class EmbeddedServer:
                 finally:
                     os.close(last)
         if self._supervisor is not None:
-            try:
-                self._supervisor.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
-            self._supervisor = None
+            if last is not None:  # we stopped it: reap the supervisor we started (it exits with the daemon)
+                try:
+                    self._supervisor.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    pass
+            self._supervisor = None  # else it runs on for the other clients
 
 
 # -- locks ------------------------------------------------------------------------------------------------
