@@ -31,6 +31,7 @@ from typing import Any
 
 import scrapy
 from itemadapter import ItemAdapter
+from pymongo.errors import PyMongoError
 from scrapy import signals as scrapy_signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
@@ -38,6 +39,7 @@ from scrapy.http import Response
 from newscrawler import signals
 from newscrawler.extensions.store import store_lost, store_of
 from newscrawler.store import Store, StoreError
+from newscrawler.store.connection import reason as failure_reason
 
 logger = logging.getLogger(__name__)
 
@@ -238,8 +240,8 @@ class IncrementalCrawl:
         if self.dead_links:
             try:
                 store.links.record_dead(self.dead_links)
-            except StoreError as exc:
-                logger.error("could not record %d dead links: %s", len(self.dead_links), exc)
+            except (StoreError, PyMongoError) as exc:
+                logger.error("could not record %d dead links: %s", len(self.dead_links), failure_reason(exc))
         if self.states is None:
             return
         finished = reason == "finished" and not self.crawler.stats.get_value("store/errors")

@@ -21,9 +21,9 @@ LYD_COLUMN = "http://news.lyd.com.cn/lyxw/"
 
 @pytest.fixture(scope="module")
 def rec(tmp_path_factory) -> tuple[Path, dict]:
-    """lyd with 102 articles: a column six pages deep, multi-page articles near its end."""
+    """lyd with 62 articles: a column four pages deep, multi-page articles near its end."""
     base = tmp_path_factory.mktemp("rec")
-    return base, generate(base, articles_per_site=100)
+    return base, generate(base, articles_per_site=60)
 
 
 def lyd(manifest: dict) -> list[dict]:

@@ -126,7 +126,7 @@ def test_load_spill_stores_what_it_can_read_and_keeps_the_rest(tmp_path):
                 "fetchedAt": datetime.now(UTC).isoformat()}
 
     good = [json.dumps(article(n, f"第{n}篇正文。\n第二段。"), ensure_ascii=False) for n in range(3)]
-    huge = json.dumps(article(3, "超长稿件的一段文字。\n" * 1_000_000), ensure_ascii=False)  # ~33 MB as UTF-8
+    huge = json.dumps(article(3, "超长稿件的一段文字。\n" * 550_000), ensure_ascii=False)  # ~18 MB as UTF-8
     cut = json.dumps(article(4, "被截断的一行"), ensure_ascii=False).encode()[:-12]
     cut = cut[:len(cut) - 1]  # ends inside a three-byte character: a disk that filled mid-write
     path = spill_dir / "run.jsonl"

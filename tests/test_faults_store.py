@@ -24,7 +24,7 @@ from newscrawler_replay.generate import generate
 @pytest.fixture(scope="module")
 def rec(tmp_path_factory) -> tuple[Path, dict]:
     base = tmp_path_factory.mktemp("rec")
-    return base, generate(base, articles_per_site=250)
+    return base, generate(base, articles_per_site=200)
 
 
 def stored(data_dir: Path) -> int:
@@ -79,9 +79,9 @@ def test_a_database_killed_then_stalled_mid_crawl_stops_the_run_within_seconds_a
     # the crawl itself has stored some articles).
     with Store.open(data_dir=data) as store:
         before = store.articles.count()
-    remaining = total - before - kept
-    assert remaining > 200, (before, kept)
-    stalled, seconds = crawl_and_break(data, rec_dir, before + kept + remaining // 3, signal.SIGSTOP)
+    assert total - before - kept > 250, (before, kept)
+    # Once the crawl's first batch is written (the store's batches are 200 articles): mid-crawl.
+    stalled, seconds = crawl_and_break(data, rec_dir, before + kept + 1, signal.SIGSTOP)
     assert stalled.returncode == 3, stalled.stderr[-3000:]
     assert "stopping the crawl" in stalled.stderr and "Traceback" not in stalled.stderr
     assert seconds < 45, f"the crawl went on for {seconds:.0f} s after the database stalled"
