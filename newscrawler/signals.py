@@ -4,6 +4,11 @@ fetch_failed(url, kind, reason, site, status)
     A page could not be fetched or turned into an article: `kind` is "home", "column", "article" or
     "extraction"; `status` the HTTP status when there was a response. The run recorder keeps it in the run
     record; the incremental-crawl middleware remembers dead article links.
+
+abort_downloads()
+    The run is stopping (deadline or signal) and its grace has passed: the HTTP handler aborts the
+    connections still open (newscrawler/stopping.py). Handlers return how many they aborted.
 """
 
 fetch_failed = object()
+abort_downloads = object()

@@ -15,7 +15,7 @@ from typing import Any
 from scrapy.utils.defer import deferred_from_coro
 
 from newscrawler import config, schema
-from newscrawler.extensions.store import store_of
+from newscrawler.extensions.store import require_run, store_of
 from newscrawler.store import StoreError
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler) -> StorePipeline:
+        require_run(crawler)  # only a crawl run reads or writes the database
         return cls(crawler)
 
     def open_spider(self) -> None:
@@ -67,6 +68,11 @@ class StorePipeline:
         stats.inc_value("articles/unchanged", counts.unchanged)
         for (site, outcome), n in counts.by_site.items():
             stats.inc_value(f"portal/{site}/articles_{outcome}", n)
+
+    def spill_buffer(self) -> tuple[int, Path | None]:
+        """Spill the batch not yet written (a run stopped at once); how many items, and where."""
+        batch, self.buffer = self.buffer, []
+        return len(batch), (self._spill(batch) if batch else None)
 
     def _spill(self, items: list[Any]) -> Path:
         """Append the items' stored fields to the run's spill file (`db load-spill` stores them later)."""
