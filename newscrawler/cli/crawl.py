@@ -40,7 +40,7 @@ def add_parser(sub) -> None:
                    help="crawl a recorded copy of the portals instead of the real ones: a recording directory "
                         "(served from 127.0.0.1 for this run; see `replay generate`) or the http:// address "
                         "of a running `replay serve`; a directory needs the development install")
-    add_fault_option(p)
+    add_fault_option(p, needs="with --replay DIR: ")
     p.add_argument("--max-runtime", metavar="DURATION",
                    help="close the run gracefully after this long and exit 5, e.g. 4h, 90m, 1h30m, 600 (seconds); "
                         "0 = no limit (default: $NEWSCRAWLER_MAX_RUNTIME, else 4h)")

@@ -45,11 +45,18 @@ def parse_faults(specs: list[str] | None, command: str) -> list:
 
 def _generate(args: argparse.Namespace) -> int:
     generate = import_replay("generate", "replay generate")
-    manifest = generate.generate(Path(args.dir), articles_per_site=args.articles_per_site, seed=args.seed,
-                                 version=args.version)
+    drift = [s.strip() for s in (args.drift or "").split(",") if s.strip()]
+    try:
+        manifest = generate.generate(Path(args.dir), articles_per_site=args.articles_per_site, seed=args.seed,
+                                     version=args.version, drift=drift)
+    except ValueError as exc:
+        print(f"newscrawler replay generate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     per_site = ", ".join(f"{s} {v['articles']}" for s, v in manifest["sites"].items())
+    drifted = f", drifted: {', '.join(manifest['drift'])}" if manifest["drift"] else ""
     print(f"recorded {len(manifest['articles'])} articles ({per_site}), {len(manifest['not_found'])} dead links, "
-          f"{len(manifest['redirects'])} redirects into {args.dir} (version {args.version}, seed {args.seed})")
+          f"{len(manifest['redirects'])} redirects into {args.dir} (version {args.version}, seed {args.seed}"
+          f"{drifted})")
     return 0
 
 
@@ -81,8 +88,8 @@ FAULT_HELP = ("answer requests for URL (an exact URL, or a regular expression ma
               "matching URL, then normally. Repeatable")
 
 
-def add_fault_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fault", action="append", metavar="URL=KIND[:N]", help=FAULT_HELP)
+def add_fault_option(parser: argparse.ArgumentParser, needs: str = "") -> None:
+    parser.add_argument("--fault", action="append", metavar="URL=KIND[:N]", help=needs + FAULT_HELP)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -94,6 +101,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--version", type=int, choices=(1, 2), default=1,
                      help="2 = one published article corrected and new articles on top of two columns")
+    gen.add_argument("--drift", metavar="SITE[,SITE]",
+                     help="these portals changed their article layout: profile selectors match nothing, the "
+                          "来源/author/editor labels are reworded and the date moved to the page's foot; hnr also "
+                          "moved its articles to URLs its profile's article_url_pattern does not match. The "
+                          "manifest's `drift` says what changed")
     gen.set_defaults(func=_generate)
     srv = sub.add_parser("serve", help="serve the recording in DIR as an HTTP proxy on 127.0.0.1")
     srv.add_argument("dir", metavar="DIR")

@@ -2,7 +2,8 @@
 
 A recording is `routes.json` (url → status, content type, redirect target, body file), the bodies under
 `pages/<host>/<path>`, and `manifest.json`: what a crawl of the replay should store. Deterministic for a
-given seed; version 2 is version 1 with one published article corrected and new articles on top.
+given seed; version 2 is version 1 with one published article corrected and new articles on top. Portals
+named in `drift` get redesigned article pages (drift.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from newscrawler_replay import drift as drifted
 from newscrawler_replay import templates
 from newscrawler_replay.content import Writer, seed_article
 from newscrawler_replay.model import Column, Placement, Route
@@ -23,11 +25,19 @@ from newscrawler_replay.portals import HOST_ALIASES, SITES, SiteSpec
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Bumped whenever the generated recording changes shape, so a stored recording can be seen to be stale.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 PER_PAGE = 20
 FIRST = datetime(2024, 1, 3, 7, 0, tzinfo=TZ)
 LAST = datetime(2024, 12, 20, 22, 0, tzinfo=TZ)
 ROBOTS = "User-agent: *\nDisallow: /admin/\nDisallow: /search/\nAllow: /\n"
+# The injection article's payloads (special "injection"), as text on the page.
+INJECTIONS = {
+    "script": "<script>alert(1)</script>",
+    "img": "<img src=x onerror=alert(1)>",
+    "attr": '"><svg onload=alert(1)>',
+    "link": '<a href="javascript:alert(1)">原文链接</a>',
+    "source": "<img src=x onerror=alert(document.cookie)>",
+}
 
 
 def _s2t(text: str) -> str:
@@ -54,10 +64,11 @@ class _Extra:
 
 
 class _Builder:
-    def __init__(self, seed: int, articles_per_site: int, version: int):
+    def __init__(self, seed: int, articles_per_site: int, version: int, drift: frozenset[str] = frozenset()):
         self.seed = seed
         self.n = articles_per_site
         self.version = version
+        self.drift = drift
         self.placements: dict[str, list[Placement]] = {s: [] for s in SITES}
         self.routes: dict[str, Route] = {}
         self.dead_links: list[_Extra] = []
@@ -146,6 +157,16 @@ class _Builder:
                    datetime(2024, 8, 8, 16, 45, tzinfo=TZ), "洛阳日报", story.authors, rng.choice(names), pages=3,
                    special=["multipage"])
 
+        # Scraped text is untrusted (issue 10): headline, body and 来源 carry script/HTML injection attempts,
+        # escaped in the page like any text, so an extractor reads them as literal text and whatever shows
+        # them must keep them inert.
+        story = writer.story("injection", paragraphs=(3, 4), authors=1, city="郑州")
+        body = [INJECTIONS["img"] + story.paragraphs[0], story.paragraphs[1] + INJECTIONS["attr"],
+                *story.paragraphs[2:-1], story.paragraphs[-1] + INJECTIONS["link"]]
+        self.place(dahe, dahe.columns[0], story.id, story.headline + INJECTIONS["script"], body,
+                   datetime(2024, 10, 18, 14, 5, tzinfo=TZ), "大河网" + INJECTIONS["source"], story.authors,
+                   rng.choice(names), special=["injection"])
+
         # Flags on generated articles, picked by position so they exist for any articles_per_site.
         for spec, flag in ((jzrb, "double"), (hnr, "meta-gb2312-utf8")):
             regular = [p for p in self.placements[spec.site] if not p.special]
@@ -189,6 +210,14 @@ class _Builder:
                 self.place(spec, column, story.id, story.headline, story.paragraphs, when,
                                spec.local_sources[0], story.authors, rng.choice(names), special=["new-v2"])
 
+    def mark_drift(self) -> None:
+        """Tag the drifted portals' articles (after the specials, which pick untagged articles)."""
+        for site in self.drift:
+            for p in self.placements[site]:
+                p.special.append("drift")
+                if site in drifted.URL_DRIFT:
+                    p.special.append("drift-urls")
+
     # ---------------------------------------------------------------- URLs
     def assign_urls(self) -> None:
         for site, spec in SITES.items():
@@ -197,7 +226,8 @@ class _Builder:
             ordered = sorted(enumerate(self.placements[site]), key=lambda ip: (ip[1].published, ip[0]))
             for _, p in ordered:
                 next_id += rng.randint(2, 40)  # never consecutive: id+1 is free for dead and old links
-                p.url = p.linked_url = spec.article_url(p.column, p.published, next_id)
+                moved = drifted.article_url(site, p.column, p.published, next_id) if site in self.drift else None
+                p.url = p.linked_url = moved or spec.article_url(p.column, p.published, next_id)
             self.placements[site] = [p for _, p in ordered]
         for c in self.changed:
             c["url"] = next(p.url for p in self.placements["dahe"] if p.story == c["story"])
@@ -236,6 +266,8 @@ class _Builder:
                 rng = self.rng(p.url, "page")
                 p.related = [(q.url, q.headline) for q in rng.sample(placements, min(5, len(placements)))
                              if q is not p]
+                if site in self.drift:
+                    p.ranking = [(q.url, q.headline) for q in rng.sample(placements, min(10, len(placements)))]
                 if spec.encoding == "gbk":
                     p.content_type = rng.choice(["text/html; charset=gb2312", "text/html; charset=GBK",
                                                  "text/html"])
@@ -247,7 +279,7 @@ class _Builder:
                 if p.script == "Hant":
                     # The header names gb2312 though Traditional characters need GBK: decode as GB18030.
                     p.content_type = "text/html; charset=gb2312"
-                pages = templates.ARTICLE[site](p)
+                pages = (drifted.ARTICLE if site in self.drift else templates.ARTICLE)[site](p)
                 if p.script == "Hant":
                     pages = [_s2t(h) for h in pages]
                 for i, html in enumerate(pages):
@@ -328,6 +360,7 @@ class _Builder:
             "changed": self.changed,
             "added": [p.url for s in SITES for p in self.placements[s] if "new-v2" in p.special],
             "aliases": dict(HOST_ALIASES),
+            "drift": {s: drifted.DRIFTS[s] for s in SITES if s in self.drift},
         }
 
 
@@ -342,18 +375,25 @@ def route_file(url: str) -> str:
     return f"{parts.hostname}{path}"
 
 
-def generate(out_dir: Path, *, articles_per_site: int = 40, seed: int = 0, version: int = 1) -> dict:
-    """Write the recording into out_dir (replacing an earlier one) and return its manifest."""
+def generate(out_dir: Path, *, articles_per_site: int = 40, seed: int = 0, version: int = 1,
+             drift: list[str] | tuple[str, ...] = ()) -> dict:
+    """Write the recording into out_dir (replacing an earlier one) and return its manifest. The portals in
+    `drift` changed their article layout (drift.py); the manifest's `drift` says how."""
     if version not in (1, 2):
         raise ValueError(f"version must be 1 or 2, got {version}")
     if articles_per_site < 0:
         raise ValueError("articles_per_site must be >= 0")
-    b = _Builder(seed, articles_per_site, version)
+    unknown = [s for s in drift if s not in SITES]
+    if unknown:
+        raise ValueError(f"--drift: unknown portal {', '.join(map(repr, unknown))}; the replay has "
+                         f"{', '.join(SITES)}")
+    b = _Builder(seed, articles_per_site, version, frozenset(drift))
     for spec in SITES.values():
         b.regular(spec)
     b.specials()
     if version >= 2:
         b.version2()
+    b.mark_drift()
     b.assign_urls()
     b.render()
     manifest = b.manifest()

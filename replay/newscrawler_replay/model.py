@@ -52,6 +52,8 @@ class Placement:
     content_type: str = ""
     charset: str = ""
     related: list[tuple[str, str]] = field(default_factory=list)
+    # The 热点排行 list of a drifted layout (drift.py).
+    ranking: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
