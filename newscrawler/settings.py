@@ -17,6 +17,7 @@ DOWNLOAD_DELAY = 0.5
 DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+# Wired below as ProfileAutoThrottle, which never goes under a portal's own download_delay.
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
@@ -36,6 +37,12 @@ DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 # `scrapy crawl` runs through the same run frame as `newscrawler crawl` (lock, log file, record, exit status).
 COMMANDS_MODULE = "newscrawler.commands"
 
+DOWNLOADER_MIDDLEWARES = {
+    # Each portal's requests stay on its profile's hosts, redirects included (after RedirectMiddleware, 600,
+    # so it sees a 3xx before it is followed); replaces Scrapy's one-list-per-spider OffsiteMiddleware.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "newscrawler.offsite.PortalOffsite": 650,
+}
 # Scrapy's HTTP/1.1 handler, whose open connections can be aborted when a stopping run's grace has passed.
 DOWNLOAD_HANDLERS = {
     "http": "newscrawler.stopping.AbortableHTTP11DownloadHandler",
@@ -52,6 +59,8 @@ ITEM_PIPELINES = {
     "newscrawler.pipelines.store.StorePipeline": 900,
 }
 EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "newscrawler.throttle.ProfileAutoThrottle": 0,
     # The crawl's one Store (crawler.get_extension(StoreExtension).store), closed when the engine stops.
     "newscrawler.extensions.store.StoreExtension": 0,
     "newscrawler.extensions.run.RunRecorder": 100,
