@@ -87,6 +87,9 @@ NEWSCRAWLER_HOST = ""
 # The run closes gracefully at this deadline (`4h`, `90m`, seconds; 0 = none) and exits 5, so a hung run
 # never holds the lock over the next night's. Also --max-runtime and the environment variable of this name.
 NEWSCRAWLER_MAX_RUNTIME = "4h"
+# Seconds the graceful close at the deadline may take before the run is stopped at once (spilling what is
+# not written), so that even a hung database write never keeps the lock.
+NEWSCRAWLER_STOP_GRACE = 120
 # Run logs and loaded spill files (`*.jsonl.loaded`) older than this are deleted when a run starts
 # (0 = keep forever). Also the environment variable of this name.
 NEWSCRAWLER_LOG_RETENTION_DAYS = 30

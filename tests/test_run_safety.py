@@ -213,6 +213,53 @@ def test_a_run_killed_with_sigkill_is_marked_abandoned_by_the_next_run(tmp_path,
         orphan.stop()
 
 
+def test_a_run_whose_database_hangs_is_stopped_at_once_after_its_deadline_and_grace(tmp_path, recording):
+    """The graceful close cannot end (the database server is frozen with SIGSTOP: every call hangs); the
+    watchdog stops the run at deadline + NEWSCRAWLER_STOP_GRACE, and nothing fetched is lost."""
+    rec, manifest = recording
+    data = tmp_path / "data"
+    with ReplayServer(rec) as server:
+        env = {**os.environ, "NEWSCRAWLER_DATA_DIR": str(data), "http_proxy": server.proxy_url}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "scrapy", "crawl", "portal", "-s", "STORE_BATCH_SIZE=5", "-s",
+             "NEWSCRAWLER_MAX_RUNTIME=15", "-s", "NEWSCRAWLER_STOP_GRACE=4", "-s", "NEWSCRAWLER_IGNORE_POLITENESS=1",
+             "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+        started = time.monotonic()
+        deadline = started + 90
+        while time.monotonic() < deadline:
+            if (data / "db" / "server.json").exists() and len(stored_articles(data)) >= 5:
+                break
+            time.sleep(0.1)
+        db_pid = json.loads((data / "db" / "server.json").read_text())["pid"]
+        os.kill(db_pid, signal.SIGSTOP)  # the database hangs: connections stay open, nothing is answered
+        try:
+            out, err = proc.communicate(timeout=90)
+        finally:
+            try:
+                os.kill(db_pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass  # the crawl stopped it (SIGKILL after its SIGTERM went unanswered)
+    took = time.monotonic() - started
+    assert proc.returncode == 5, err[-3000:]
+    assert took < 15 + 4 + 10 + 15, f"{took:.0f} s"  # deadline, grace, the bounded record write, start-up
+    assert "stopped at once" in err
+    # What the store pipeline held went to the spill file (the batches being deduplicated did not: they are not
+    # stored, so the next run fetches them again).
+    spills = list((data / "spill").glob("*.jsonl"))
+    log = next((data / "logs").glob("crawl-*.log")).read_text(encoding="utf-8")
+    assert "run deadline passed and the graceful close did not end" in log
+    # The next run: the record left `running` is marked abandoned; the spill goes back; the set is whole, once.
+    again = run(data, "crawl", "--replay", str(rec))
+    server_log = (data / "db-server.log").read_text(errors="replace")[-2000:]
+    assert again.returncode == 0, again.stderr[:3000] + "\n--- db-server.log ---\n" + server_log
+    old = runs(data)[0]
+    assert old["status"] in ("abandoned", "stopped"), old
+    for path in spills:
+        assert run(data, "db", "load-spill", str(path)).returncode == 0
+    assert_complete_once(data, manifest)
+
+
 def test_a_running_record_of_a_live_process_on_another_data_directory_is_left_alone(store, tmp_path):
     from newscrawler.extensions.run import mark_abandoned
 

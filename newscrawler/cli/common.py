@@ -30,8 +30,9 @@ EXIT_SIGTERM = 143
 SIGNAL_EXITS = {signal.SIGINT: EXIT_SIGINT, signal.SIGTERM: EXIT_SIGTERM}
 # Settings an operator may give in the environment (cron, docker compose) as well as with `-s`; `-s` wins.
 ENV_SETTINGS = ("NEWSCRAWLER_MAX_RUNTIME", "NEWSCRAWLER_LOG_RETENTION_DAYS")
-# After the deadline a graceful close normally takes seconds (downloads are cut at the deadline); if it has
-# not ended this much later (a hung database write, say), the run is stopped at once so the lock is freed.
+# After the deadline a graceful close normally takes seconds (downloads are cut soon after); if it has not
+# ended this much later (a hung database write, say), the run is stopped at once so the lock is freed.
+# Setting NEWSCRAWLER_STOP_GRACE.
 STOP_GRACE_S = 120.0
 # The second signal's stop writes the spill file and the run record; if even that hangs, exit anyway.
 FORCE_EXIT_S = 10.0
@@ -273,7 +274,8 @@ def run_spider(spider: type | str, settings, job_started: float | None = None, s
     process.crawl(crawler, **spider_args)
     watchdog = None
     if max_runtime:
-        watchdog = process.watchdog(started + max_runtime + STOP_GRACE_S - time.monotonic())
+        grace = settings.getfloat("NEWSCRAWLER_STOP_GRACE", STOP_GRACE_S)
+        watchdog = process.watchdog(started + max_runtime + grace - time.monotonic())
     try:
         process.start()
     finally:

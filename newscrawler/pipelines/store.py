@@ -26,6 +26,7 @@ class StorePipeline:
         self.crawler = crawler
         self.batch_size = crawler.settings.getint("STORE_BATCH_SIZE")
         self.buffer: list[Any] = []
+        self.writing: dict[int, list[Any]] = {}  # batches handed to the database, not yet acknowledged
         self.failed = False
 
     @classmethod
@@ -53,9 +54,11 @@ class StorePipeline:
         if not batch:
             return
         stats = self.crawler.stats
+        self.writing[id(batch)] = batch
         try:
             counts = await self.store.in_writer(self.store.articles.write, batch, final=final)
         except StoreError as exc:
+            self.writing.pop(id(batch), None)
             self.failed = True
             stats.inc_value("store/errors")
             path = self._spill(batch)
@@ -63,6 +66,7 @@ class StorePipeline:
             if self.crawler.crawling and not final:
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_failed"))
             return
+        self.writing.pop(id(batch), None)
         stats.inc_value("articles/new", counts.new)
         stats.inc_value("articles/updated", counts.updated)
         stats.inc_value("articles/unchanged", counts.unchanged)
@@ -70,8 +74,10 @@ class StorePipeline:
             stats.inc_value(f"portal/{site}/articles_{outcome}", n)
 
     def spill_buffer(self) -> tuple[int, Path | None]:
-        """Spill the batch not yet written (a run stopped at once); how many items, and where."""
-        batch, self.buffer = self.buffer, []
+        """Spill what is not known to be written (a run stopped at once): the batches being written (they may
+        never reach the database; loading one back twice is harmless) and the next one; how many, and where."""
+        batch = [item for pending in self.writing.values() for item in pending] + self.buffer
+        self.writing, self.buffer = {}, []
         return len(batch), (self._spill(batch) if batch else None)
 
     def _spill(self, items: list[Any]) -> Path:
