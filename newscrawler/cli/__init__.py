@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # module name → the subcommand(s) it adds; imported lazily so `newscrawler extract` does not load Scrapy.
-SUBCOMMAND_MODULES = ("crawl", "schedule", "check", "demo", "db", "extract", "importer", "replay")
+SUBCOMMAND_MODULES = ("crawl", "schedule", "check", "demo", "db", "extract", "importer", "replay", "reprocess")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -328,10 +328,12 @@ def summary(result: dict[str, Any], line: str, job: Job) -> list[str]:
     """At most ~20 lines for cron's mail: what failed, each portal's counts, the first errors, the log file."""
     lines = [f"newscrawler {job.kind}: exit {result['exitCode']}: {result['message']}"[:400], line]
     failed = set(result.get("failedPortals") or ())
-    portals = sorted((result.get("perPortal") or {}).items(), key=lambda kv: (kv[0] not in failed, kv[0]))
+    degraded = set(result.get("degradedPortals") or ())
+    portals = sorted((result.get("perPortal") or {}).items(),
+                     key=lambda kv: (kv[0] not in failed, kv[0] not in degraded, kv[0]))
     for site, m in portals[:MAX_SUMMARY_PORTALS]:
-        state = "FAILED" if site in failed else "ok"
-        lines.append(f"  {site:<10} {state:<6} listing pages {m.get('listing_pages', 0)}/"
+        state = "FAILED" if site in failed else "DEGRADED" if site in degraded else "ok"
+        lines.append(f"  {site:<10} {state:<8} listing pages {m.get('listing_pages', 0)}/"
                      f"{m.get('listing_requests', 0)}, article pages {m.get('article_pages', 0)}, new "
                      f"{m.get('articles_new', 0)}, updated {m.get('articles_updated', 0)}, errors {m.get('errors', 0)}")
     if len(portals) > MAX_SUMMARY_PORTALS:

@@ -27,10 +27,11 @@ def add_parser(sub) -> None:
     p = sub.add_parser("crawl", help="crawl portals into the store (one cron-ready run)",
                        description="Crawl the named portals (default: every enabled profile) into MongoDB. "
                                    "Exit 0 on success; 1 a portal failed outright, 2 nothing could be stored "
-                                   "(or a usage error), 3 the database failed, 5 stopped at the run deadline, "
-                                   "75 another crawl holds the lock, 130/143 stopped by SIGINT/SIGTERM. When "
-                                   "stdout is not a terminal (cron) a successful run prints nothing and any "
-                                   "other prints a short summary; the log file keeps everything.")
+                                   "(or a usage error), 3 the database failed, 4 a portal is degraded (see "
+                                   "`newscrawler db health`), 5 stopped at the run deadline, 75 another crawl "
+                                   "holds the lock, 130/143 stopped by SIGINT/SIGTERM. When stdout is not a "
+                                   "terminal (cron) a successful run prints nothing and any other prints a short "
+                                   "summary; the log file keeps everything.")
     p.add_argument("sites", nargs="*", metavar="SITE", help="portal short names, e.g. jzrb dahe")
     p.add_argument("--backfill", action="store_true",
                    help="page through columns past pages whose articles are all known")

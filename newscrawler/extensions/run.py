@@ -20,6 +20,7 @@ from scrapy.crawler import Crawler
 
 from newscrawler import signals
 from newscrawler.extensions.store import require_run, store_of
+from newscrawler.monitors.extension import health_of
 from newscrawler.store import Store, StoreError
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ EXIT_OK = 0
 EXIT_PORTAL_FAILED = 1
 EXIT_NOTHING_STORED = 2
 EXIT_STORE_FAILED = 3
+EXIT_PORTAL_DEGRADED = 4
 EXIT_DEADLINE = 5
 MAX_RECORDED_ERRORS = 200
 # Close reasons of a run stopped before its end (CloseSpider's for the deadline; RunProcess's for signals),
@@ -38,22 +40,10 @@ STOPPED = {"closespider_timeout": (EXIT_DEADLINE, "stopped at the run deadline")
 ABANDON_AFTER_DEADLINE = timedelta(hours=1)
 
 
-def failed_portals(stats: dict[str, Any], profiles: dict[str, Any]) -> dict[str, str]:
-    """Portals that failed outright, with why: none of their listing pages could be fetched, or the pages
-    came but no link on them matched the profile's article pattern (the site has changed)."""
-    failed = {}
-    for site, profile in sorted(profiles.items()):
-        requested = stats.get(f"portal/{site}/listing_requests", 0)
-        if requested and stats.get(f"portal/{site}/listing_failures", 0) >= requested:
-            failed[site] = "no listing page could be fetched"
-        elif requested and not stats.get(f"portal/{site}/article_links"):
-            failed[site] = (f"no link on its {stats.get(f'portal/{site}/listing_pages', 0)} listing page(s) matched "
-                            f"article_url_pattern of {profile.path}; has the site's layout or URL scheme changed?")
-    return failed
-
-
-def exit_status(stats: dict[str, Any], failed: dict[str, str], close_reason: str) -> tuple[int, str]:
-    """The run's exit code and a one-line reason a human (or cron's mail) can act on."""
+def exit_status(stats: dict[str, Any], failed: dict[str, str], close_reason: str,
+                degraded: dict[str, str] | None = None) -> tuple[int, str]:
+    """The run's exit code and a one-line reason a human (or cron's mail) can act on. `failed` and
+    `degraded` are the portals the health monitors judged so (newscrawler/monitors), with why."""
     if stats.get("store/errors"):
         return EXIT_STORE_FAILED, f"the database failed; unwritten articles kept in {stats.get('store/spill_file')}"
     if close_reason in STOPPED:  # before failed portals: a stopped run's listing counts are partial
@@ -70,6 +60,9 @@ def exit_status(stats: dict[str, Any], failed: dict[str, str], close_reason: str
         return EXIT_NOTHING_STORED, f"{scraped} article pages fetched but none could be stored"
     if close_reason != "finished":
         return EXIT_PORTAL_FAILED, f"the crawl ended early: {close_reason}"
+    if degraded:
+        why = "; ".join(f"{site}: {reason}" for site, reason in degraded.items())
+        return EXIT_PORTAL_DEGRADED, f"portal(s) degraded: {why}"
     return EXIT_OK, "ok"
 
 
@@ -86,6 +79,8 @@ def summarise(stats: dict[str, Any]) -> dict[str, Any]:
         "articles": {"new": stats.get("articles/new", 0), "updated": stats.get("articles/updated", 0),
                      "unchanged": stats.get("articles/unchanged", 0), "dropped": sum(dropped.values())},
         "dropReasons": dropped,
+        # How many articles had each field changed (a re-crawl: versioned fields; a reprocess: any stored field).
+        "fieldsChanged": {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("fields_changed/")},
         "errorCount": sum(v for k, v in stats.items() if k.startswith("errors/")),
     }
 
@@ -134,18 +129,33 @@ class RunRecorder:
             self.errors.append({"url": url, "kind": kind, "error": reason})
 
     def spider_closed(self, spider, reason: str) -> None:
+        health_ext = health_of(self.crawler)
+        health = None
+        try:
+            health = health_ext.evaluate(spider, reason) if health_ext is not None else None
+        except Exception as exc:  # noqa: BLE001 - a bug in the monitors must not lose the run record
+            logger.exception("the portal health monitors failed")
+            health_error = f"the portal health monitors failed: {type(exc).__name__}: {exc}"
+        else:
+            health_error = None
+        # The portals' verdicts come from the declared monitors; a run that ended early is not judged.
+        judged = health is not None and health.judged
+        failed = health.broken("failed") if judged else {}
+        degraded = health.broken("degraded") if judged else {}
         stats = self.crawler.stats.get_stats()
-        # A run stopped early has partial listing counts: no portal is judged failed on them.
-        judged = spider.name == "portal" and reason not in STOPPED
-        failed = failed_portals(stats, getattr(spider, "profiles", {})) if judged else {}
-        code, message = exit_status(stats, failed, reason)
+        code, message = exit_status(stats, failed, reason, degraded)
+        if health_error and code in (EXIT_OK, EXIT_PORTAL_DEGRADED):
+            code, message = EXIT_PORTAL_FAILED, health_error
         self.result = {
             **summarise(stats),
             "errors": self.errors,
             "failedPortals": sorted(failed),
             "failureReasons": failed,
+            "degradedPortals": sorted(degraded),
+            "health": health.record() if health is not None else None,
             "closeReason": reason,
-            "status": "ok" if code == EXIT_OK else "stopped" if reason in STOPPED else "failed",
+            "status": "stopped" if reason in STOPPED else {EXIT_OK: "ok", EXIT_PORTAL_DEGRADED: "degraded"}.get(
+                code, "failed"),
             "exitCode": code,
             "message": message,
             "spillFile": stats.get("store/spill_file"),
@@ -154,7 +164,7 @@ class RunRecorder:
             store_of(self.crawler).runs.finish(self.run_id, self.result)
         except StoreError as exc:
             logger.error("could not write the run record: %s", exc)
-        level = logging.INFO if code == EXIT_OK else logging.ERROR
+        level = {EXIT_OK: logging.INFO, EXIT_PORTAL_DEGRADED: logging.WARNING}.get(code, logging.ERROR)
         logger.log(level, "run %s: %s (exit %d) %s", self.run_id, message, code, summarise(stats))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from scrapy.utils.defer import deferred_from_coro
 
-from newscrawler import config, schema
+from newscrawler import config, schema, signals
 from newscrawler.extensions.store import require_run, store_of
 from newscrawler.store import StoreError
 
@@ -28,6 +28,8 @@ class StorePipeline:
         self.buffer: list[Any] = []
         self.writing: dict[int, list[Any]] = {}  # batches handed to the database, not yet acknowledged
         self.failed = False
+        # Reprocess hands items made again from archived pages: the store must not treat them as fetched now.
+        self.refetched = not crawler.settings.getbool("NEWSCRAWLER_REPROCESS")
 
     @classmethod
     def from_crawler(cls, crawler) -> StorePipeline:
@@ -56,7 +58,8 @@ class StorePipeline:
         stats = self.crawler.stats
         self.writing[id(batch)] = batch
         try:
-            counts = await self.store.in_writer(self.store.articles.write, batch, final=final)
+            counts = await self.store.in_writer(self.store.articles.write, batch, final=final,
+                                                refetched=self.refetched)
         except StoreError as exc:
             self.writing.pop(id(batch), None)
             self.failed = True
@@ -72,6 +75,10 @@ class StorePipeline:
         stats.inc_value("articles/unchanged", counts.unchanged)
         for (site, outcome), n in counts.by_site.items():
             stats.inc_value(f"portal/{site}/articles_{outcome}", n)
+        for fields in counts.changed.values():
+            for name in fields:
+                stats.inc_value(f"fields_changed/{name}")
+        self.crawler.signals.send_catch_log(signals.articles_written, counts=counts)
 
     def spill_buffer(self) -> tuple[int, Path | None]:
         """Spill what is not known to be written (a run stopped at once): the batches being written (they may

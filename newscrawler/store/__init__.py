@@ -6,6 +6,7 @@ rooms of one collection each; the spider's middleware, the pipelines, the CLI an
     store.runs                        # runs.py: crawl_runs records
     store.links                       # links.py: dead links
     store.fingerprints                # fingerprints.py: dedup's fingerprints and story clusters
+    store.health                      # health.py: each portal's health state and judged history
 
 The same pymongo code serves the embedded default (a SecantusDB daemon on 127.0.0.1, see server.py) and
 a real MongoDB given as MONGO_URI. The Scrapy side (one store per crawl) is newscrawler.extensions.store.
@@ -25,6 +26,7 @@ from newscrawler import config
 from newscrawler.store.articles import ArticleRoom, WriteCounts
 from newscrawler.store.connection import StoreError, connect, redact_uri
 from newscrawler.store.fingerprints import FingerprintRoom
+from newscrawler.store.health import HealthRoom
 from newscrawler.store.links import LinkRoom
 from newscrawler.store.runs import RunRoom
 from newscrawler.store.server import EmbeddedServer
@@ -43,6 +45,7 @@ class Store:
         self.runs = RunRoom(self.db["crawl_runs"], self.display_uri)
         self.links = LinkRoom(self.db["dead_links"])
         self.fingerprints = FingerprintRoom(self.db)
+        self.health = HealthRoom(self.db, self.display_uri)
         # Blocking pymongo calls made from the crawl run here, off the reactor thread, so fetching goes
         # on while the database answers. One writer thread keeps batches in order; look-ups have their own.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-write")
@@ -59,7 +62,7 @@ class Store:
         return store
 
     def ensure_indexes(self) -> None:
-        for room in (self.articles, self.runs, self.links, self.fingerprints):
+        for room in (self.articles, self.runs, self.links, self.fingerprints, self.health):
             room.ensure_indexes()
 
     @property
