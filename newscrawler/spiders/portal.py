@@ -55,8 +55,9 @@ class PortalSpider(scrapy.Spider):
 
     @classmethod
     def handles_request(cls, request: scrapy.Request) -> bool:
-        """Any portal URL is this spider's, so `scrapy shell/parse/fetch/view URL` pick it without --spider."""
-        return profile_for_url(request.url, load_profiles()) is not None
+        """Any portal URL is this spider's, so `scrapy shell/parse/fetch/view URL` pick it without --spider
+        (its subclasses, such as reprocess, which fetches nothing, do not claim them: one spider must)."""
+        return cls.name == PortalSpider.name and profile_for_url(request.url, load_profiles()) is not None
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> PortalSpider:
