@@ -37,7 +37,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from newscrawler import signals
-from newscrawler.extensions.store import store_lost, store_of
+from newscrawler.extensions.store import require_run, store_lost, store_of
 from newscrawler.store import Store, StoreError
 from newscrawler.store.connection import reason as failure_reason
 
@@ -98,6 +98,7 @@ class IncrementalCrawl:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalCrawl:
+        require_run(crawler)  # only a crawl run reads or writes the database
         return cls(crawler)
 
     # -- the start: the spider's listings, then the article pages to fetch again -----------------------

@@ -8,6 +8,10 @@ fetch_failed(url, kind, reason, site, status, **extra)
     (the article's canonical URL), `continuation` (a 下一页 page of a multi-page article), `column` (the
     listing the page was reached from) and `page` (a column page's number).
 
+abort_downloads()
+    The run is stopping (deadline or signal) and its grace has passed: the HTTP handler aborts the
+    connections still open (newscrawler/stopping.py). Handlers return how many they aborted.
+
 articles_written(counts)
     A batch was written to the store; `counts` is its store.WriteCounts (what was new, updated, and which
     fields of which articles changed). `newscrawler reprocess` reports from it.
@@ -19,5 +23,6 @@ run_closing(reason)
 """
 
 fetch_failed = object()
+abort_downloads = object()
 articles_written = object()
 run_closing = object()

@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # module name → the subcommand(s) it adds; imported lazily so `newscrawler extract` does not load Scrapy.
-SUBCOMMAND_MODULES = ("crawl", "demo", "db", "extract", "importer", "replay", "reprocess")
+SUBCOMMAND_MODULES = ("crawl", "schedule", "check", "demo", "db", "extract", "importer", "replay", "reprocess")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,10 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from newscrawler.cli.common import EXIT_SIGINT, Interrupted
+
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_SIGINT
+    except Interrupted as exc:  # SIGTERM/SIGINT while a job was starting: it has cleaned up
+        print(f"newscrawler: stopped by {exc}", file=sys.stderr)
+        return exc.code
 
 
 if __name__ == "__main__":

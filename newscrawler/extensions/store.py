@@ -3,6 +3,11 @@
 Components find it with `crawler.get_extension(StoreExtension).store` (opened on first use); it is closed,
 and the embedded server released, when the engine stops.
 
+Only a crawl run touches the database: one started by `newscrawler crawl`/`import` or `scrapy crawl`, which
+hold the data directory's run lock and set NEWSCRAWLER_RUN. Everywhere else (`scrapy shell`, `parse`,
+`fetch`, `view`, `check`, a script of one's own) the components that read or write the database turn
+themselves off (`require_run`), so those commands start no database server and leave no run record.
+
 From the spider's opening until the engine stops, a thread of its own pings the store every STORE_HEARTBEAT
 seconds (a thread, not a reactor timer: it must also watch while the spider_closed handlers block the reactor
 with their writes). When the database stops answering (gone, or stalled: it accepts and never answers) for
@@ -18,6 +23,7 @@ import threading
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
 from newscrawler.store import Store, StoreError
@@ -39,6 +45,7 @@ class StoreExtension:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoreExtension:
+        require_run(crawler)
         return cls(crawler)
 
     @property
@@ -81,6 +88,12 @@ class StoreExtension:
             self._store = None
 
 
+def require_run(crawler: Crawler) -> None:
+    """Turn the calling component off (NotConfigured) unless this crawl is a run holding the lock."""
+    if not crawler.settings.getbool("NEWSCRAWLER_RUN"):
+        raise NotConfigured
+
+
 def store_of(crawler: Crawler) -> Store:
     """The crawl's store (StoreExtension must be enabled in EXTENSIONS)."""
     return _extension(crawler).store
@@ -116,4 +129,4 @@ def _extension(crawler: Crawler) -> StoreExtension:
     return ext
 
 
-__all__ = ["StoreError", "StoreExtension", "store_lost", "store_of"]
+__all__ = ["StoreError", "StoreExtension", "require_run", "store_lost", "store_of"]

@@ -1,5 +1,6 @@
 """Last stage: batched bulk upserts into the store, flushed (journalled) when the spider closes.
 
+An article too large for the database is cut first (store/limits.py; the cut is recorded in `truncated`).
 If the database goes away mid-run (a write fails, or the store extension's watch finds it gone), the crawl
 stops fetching and every article not written — the failed batch and whatever is still in flight — is kept
 in a JSON Lines spill file under the data directory (named in the log and the run record); the next run
@@ -17,7 +18,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 
 from newscrawler import config, signals, spill
-from newscrawler.extensions.store import store_lost, store_of
+from newscrawler.extensions.store import require_run, store_lost, store_of
 from newscrawler.store import StoreError, limits
 
 logger = logging.getLogger(__name__)
@@ -30,12 +31,14 @@ class StorePipeline:
         self.crawler = crawler
         self.batch_size = crawler.settings.getint("STORE_BATCH_SIZE")
         self.buffer: list[Any] = []
+        self.writing: dict[int, list[Any]] = {}  # batches handed to the database, not yet acknowledged
         self.failed = False
         # Reprocess hands items made again from archived pages: the store must not treat them as fetched now.
         self.refetched = not crawler.settings.getbool("NEWSCRAWLER_REPROCESS")
 
     @classmethod
     def from_crawler(cls, crawler) -> StorePipeline:
+        require_run(crawler)  # only a crawl run reads or writes the database
         return cls(crawler)
 
     def open_spider(self) -> None:
@@ -48,8 +51,7 @@ class StorePipeline:
             logger.warning("%s is too large to store whole: cut %s (recorded in its `truncated` field)",
                            ItemAdapter(item).get("canonicalUrl") or ItemAdapter(item).get("url"), ", ".join(cut))
         if self.failed or self.store.lost:
-            self.buffer.append(item)
-            self._spill_buffer()
+            self._spill([item])
             return item
         self.buffer.append(item)
         if len(self.buffer) >= self.batch_size:
@@ -61,23 +63,25 @@ class StorePipeline:
 
     async def flush(self, final: bool = False) -> None:
         if self.store.lost:
-            self._spill_buffer()
+            self.spill_buffer()
             return
         batch, self.buffer = self.buffer, []
         if not batch:
             return
         stats = self.crawler.stats
+        self.writing[id(batch)] = batch
         try:
             counts = await self.store.in_writer(self.store.articles.write, batch, final=final,
                                                 refetched=self.refetched)
         except StoreError as exc:
+            self.writing.pop(id(batch), None)
             self.failed = True
-            self.buffer = batch + self.buffer
-            path = self._spill_buffer()
+            path = self._spill(batch)
             store_lost(self.crawler, self.store, exc)
             if path:
                 logger.error("%d unwritten articles kept in %s", len(batch), path)
             return
+        self.writing.pop(id(batch), None)
         stats.inc_value("articles/new", counts.new)
         stats.inc_value("articles/updated", counts.updated)
         stats.inc_value("articles/unchanged", counts.unchanged)
@@ -88,15 +92,20 @@ class StorePipeline:
                 stats.inc_value(f"fields_changed/{name}")
         self.crawler.signals.send_catch_log(signals.articles_written, counts=counts)
 
+    def spill_buffer(self) -> tuple[int, Path | None]:
+        """Spill what is not known to be written (the store is gone, or a run stopped at once): the batches
+        being written (they may never reach the database; loading one back twice is harmless) and the next
+        one; how many, and where (None when even the spill failed: the URLs are logged)."""
+        batch = [item for pending in self.writing.values() for item in pending] + self.buffer
+        self.writing, self.buffer = {}, []
+        return len(batch), (self._spill(batch) if batch else None)
+
     def spill_path(self) -> Path:
         data_dir = config.data_dir(self.crawler.settings.get("NEWSCRAWLER_DATA_DIR") or None)
         return data_dir / "spill" / f"{self.crawler.stats.get_value('newscrawler/run_id', 'run')}.jsonl"
 
-    def _spill_buffer(self) -> Path | None:
-        """Append the buffered items to the run's spill file (`db load-spill` or the next run stores them)."""
-        items, self.buffer = self.buffer, []
-        if not items:
-            return None
+    def _spill(self, items: list[Any]) -> Path | None:
+        """Append the items to the run's spill file (`db load-spill` or the next run stores them)."""
         stats = self.crawler.stats
         path = self.spill_path()
         try:

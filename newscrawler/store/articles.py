@@ -235,6 +235,13 @@ class ArticleRoom:
     def count(self, query: dict | None = None) -> int:
         return self.collection.count_documents(query or {})
 
+    def written_between(self, start: datetime, end: datetime, sites: Iterable[str] | None = None) -> dict[str, int]:
+        """How many articles were first stored (`new`) and changed (`updated`) in [start, end), for a run that
+        died without saying (rare: a scan, no index needed)."""
+        scope = {"site": {"$in": list(sites)}} if sites else {}
+        return {"new": self.count({**scope, "firstSeen": {"$gte": start, "$lt": end}}),
+                "updated": self.count({**scope, "updatedAt": {"$gte": start, "$lt": end}})}
+
     def newest(self, site: str | None = None, limit: int = 0, projection: dict | None = None) -> Iterable[dict]:
         query = {"site": site} if site else {}
         return self.collection.find(query, projection).sort("datePublished", DESCENDING).limit(limit)

@@ -68,7 +68,10 @@ def connect(uri: str | None = None, data_dir: str | Path | None = None, socket_t
     """A client for MONGO_URI (or `uri`), else for the embedded server on the data directory, started
     when none runs there. Fails within seconds, naming the URI without its password. The URI returned is
     the one to show: the embedded server's carries no password."""
-    uri = uri or config.mongo_uri()
+    try:
+        uri = uri or config.mongo_uri()
+    except config.ConfigError as exc:
+        raise StoreConfigError(str(exc)) from None
     server = None
     if not uri or _embedded_uri(uri, data_dir):
         try:
