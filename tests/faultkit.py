@@ -20,3 +20,15 @@ def newscrawler(data_dir: Path, *args: str, env: dict | None = None, timeout: fl
 
 def crawl(data_dir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
     return newscrawler(data_dir, "crawl", *args, **kwargs)
+
+
+def logs(data_dir: Path) -> str:
+    """Every run log of the data directory, oldest first (run without a terminal, as cron runs them, a
+    command writes its log lines there; stderr gets only a summary when the run fails)."""
+    return "".join(p.read_text(encoding="utf-8", errors="replace")
+                   for p in sorted((data_dir / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime))
+
+
+def last_log(data_dir: Path) -> str:
+    paths = sorted((data_dir / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime)
+    return paths[-1].read_text(encoding="utf-8", errors="replace") if paths else ""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import bson
 import pytest
-from faultkit import crawl, newscrawler
+from faultkit import crawl, last_log, newscrawler
 
 from newscrawler.store import Store
 from newscrawler_replay.generate import generate, route_file
@@ -112,7 +112,7 @@ def test_an_extraction_failure_is_counted_and_recorded_with_its_url(tmp_path, re
     [failure] = [e for e in run["errors"] if e["kind"] == "extraction"]
     assert failure["url"] == f"{base}/news/1.html" and "cannot decode" in failure["error"]
     assert run["errorCount"] >= 1 and run["dropReasons"].get("CharsetError") == 1
-    assert f"extraction failed: {base}/news/1.html" in result.stderr
+    assert f"extraction failed: {base}/news/1.html" in last_log(tmp_path / "data")
 
 
 def test_load_spill_stores_what_it_can_read_and_keeps_the_rest(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import dns.message
 import dns.rcode
 import pytest
-from faultkit import crawl, newscrawler
+from faultkit import crawl, last_log, newscrawler
 
 from newscrawler.profiles import ProfileError, load_profile
 from newscrawler.store import Store
@@ -187,7 +187,7 @@ def test_damaged_warc_files_are_each_reported_and_the_rest_is_imported(tmp_path,
     result = newscrawler(tmp_path / "data", "import", str(folder), "--url-map", str(url_map))
     assert "Traceback" not in result.stderr
     assert "errors 3" in result.stdout, result.stdout + result.stderr[-3000:]
-    errors = [line for line in result.stderr.splitlines() if "cannot import" in line]
+    errors = [line for line in last_log(tmp_path / "data").splitlines() if "cannot import" in line]
     assert len(errors) == 3
     assert any(f"{folder / 'a_garbled.warc.gz'}: damaged file" in e for e in errors)
     assert any(f"{folder / 'b_truncated.warc.gz'}: the compressed file is truncated" in e for e in errors)
