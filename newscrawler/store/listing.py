@@ -1,0 +1,229 @@
+"""The article list: newest first, filtered, one page at a time or streamed whole (export) — the same order
+either way, so an export of a filter is exactly what the console lists for it.
+
+Two ways to answer, neither of which sorts or counts the collection:
+- portal, script and date filters: the per-day counters (stats.py) say how many articles each month, day
+  and hour holds, so page N is found by arithmetic and read from one narrow window of the indexed
+  publication date. The embedded server never uses an index to satisfy a sort: it fetches every document
+  in the queried range and sorts them (~70 µs each), so "newest 20 of the store" with a plain
+  sort-and-limit took 37-39 s at 744,000 articles; a window holds a few hundred at most.
+- a search, or a filter on an outlet, author or editor: the search index (search.py) gives the page's URLs
+  in order, and the articles are read by their URL.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import DESCENDING
+
+from newscrawler.store.articles import ArticleRoom
+from newscrawler.store.filters import ArticleFilter, day_of, day_start
+from newscrawler.store.search import SearchIndex
+from newscrawler.store.stats import UNDATED, StatsRoom, count_in
+
+# What a list row shows; the article page reads the whole document.
+ROW_FIELDS = {"canonicalUrl": 1, "headline": 1, "datePublished": 1, "site": 1, "source": 1, "authors": 1,
+              "editor": 1, "script": 1, "cluster": 1, "dateTrusted": 1, "_id": 0}
+ORDER = [("datePublished", DESCENDING), ("canonicalUrl", DESCENDING)]
+# A day with more articles than this is read an hour at a time.
+HOUR_SPLIT = 200
+# Searches count their hits up to here and say "10,000+" beyond: counting every row that holds a common
+# character would read all of them.
+SEARCH_COUNT_CAP = 10_000
+URL_CHUNK = 200
+
+
+@dataclass
+class Page:
+    docs: list[dict[str, Any]]
+    offset: int
+    limit: int
+    total: int
+    # True when `total` is a lower bound (a search stops counting at SEARCH_COUNT_CAP).
+    total_capped: bool = False
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.docs) < self.total
+
+
+@dataclass(frozen=True)
+class _Window:
+    start: datetime | None  # None: the undated articles
+    end: datetime | None
+    skip: int
+
+
+class Listing:
+    def __init__(self, articles: ArticleRoom, stats: StatsRoom, search: SearchIndex):
+        self.articles = articles
+        self.stats = stats
+        self.search = search
+
+    # -- pages and streams ----------------------------------------------------------------------------
+
+    def page(self, f: ArticleFilter, offset: int = 0, limit: int = 20,
+             projection: dict[str, Any] | None = ROW_FIELDS) -> Page:
+        if f.needs_index:
+            urls = self.search.page(f, offset, limit)
+            docs = self._by_urls(urls, projection)
+            capped_at = SEARCH_COUNT_CAP if f.q else None
+            total = self.search.count(f, cap=capped_at)
+            return Page(docs, offset, limit, max(total, offset + len(docs)),
+                        total_capped=capped_at is not None and total >= capped_at)
+        total = self.count(f)
+        docs: list[dict[str, Any]] = []
+        for window in self._windows(f, offset):
+            docs += self._window_docs(f, window, projection, limit - len(docs))
+            if len(docs) >= limit:
+                break
+        return Page(docs, offset, limit, total)
+
+    def stream(self, f: ArticleFilter, projection: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every selected article in list order, read a window (or a chunk of URLs) at a time."""
+        if f.needs_index:
+            chunk: list[str] = []
+            for url in self.search.iter_urls(f):
+                chunk.append(url)
+                if len(chunk) == URL_CHUNK:
+                    yield from self._by_urls(chunk, projection)
+                    chunk = []
+            yield from self._by_urls(chunk, projection)
+            return
+        for window in self._windows(f, 0):
+            yield from self._window_docs(f, window, projection, 0)
+
+    def count(self, f: ArticleFilter) -> int:
+        """How many articles the filter selects (exact for portal, script and date filters)."""
+        if f.needs_index:
+            return self.search.count(f)
+        return sum(n for _, n in self._month_counts(f))
+
+    # -- the counters' arithmetic ---------------------------------------------------------------------
+
+    def _range(self, f: ArticleFilter) -> tuple[str, str]:
+        first = day_of(f.since) if f.since else ""
+        last = day_of(f.until - timedelta(microseconds=1)) if f.until else UNDATED
+        return first, last
+
+    def _month_counts(self, f: ArticleFilter) -> list[tuple[str, int]]:
+        """(month, articles) newest first, `undated` last; months cut by `since`/`until` counted by day."""
+        first, last = self._range(f)
+        dated = bool(f.since or f.until)
+        per_month: dict[str, int] = defaultdict(int)
+        for doc in self.stats.months(f.site):
+            month = doc["month"]
+            if month == UNDATED:
+                if not dated:
+                    per_month[month] += count_in(doc, f.script)
+                continue
+            if first[:7] <= month <= last[:7]:
+                per_month[month] += count_in(doc, f.script)
+        for edge in {first[:7], last[:7]} & set(per_month):
+            if edge == UNDATED:
+                continue
+            per_month[edge] = sum(n for _, n, _ in self._day_counts(f, edge))
+        months = sorted((m for m in per_month if m != UNDATED), reverse=True)
+        if UNDATED in per_month:
+            months.append(UNDATED)
+        return [(m, per_month[m]) for m in months if per_month[m] > 0]
+
+    def _day_counts(self, f: ArticleFilter, month: str) -> list[tuple[str, int, dict[str, int]]]:
+        """(day, articles, articles per hour) of one month within the filter's range, newest first."""
+        first, last = self._range(f)
+        lo, hi = max(first, f"{month}-01"), min(last, f"{month}-31")
+        per_day: dict[str, int] = defaultdict(int)
+        hours: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for doc in self.stats.days(f.site, lo, hi):
+            per_day[doc["day"]] += count_in(doc, f.script)
+            for hour, n in (doc.get("hours") or {}).items():
+                hours[doc["day"]][hour] += n
+        return [(d, per_day[d], hours[d]) for d in sorted(per_day, reverse=True) if per_day[d] > 0]
+
+    def _windows(self, f: ArticleFilter, skip: int) -> Iterator[_Window]:
+        """Narrow publication-time windows, newest first, starting where the `skip`-th article lies."""
+        for month, n in self._month_counts(f):
+            if skip >= n:
+                skip -= n
+                continue
+            if month == UNDATED:
+                yield _Window(None, None, skip)
+                return
+            for day, day_n, hours in self._day_counts(f, month):
+                if skip >= day_n:
+                    skip -= day_n
+                    continue
+                start = day_start(day)
+                # Hour counts are of all scripts: a script filter reads its days whole.
+                if day_n > HOUR_SPLIT and not f.script and hours:
+                    for hour in sorted(hours, reverse=True):
+                        if skip >= hours[hour]:
+                            skip -= hours[hour]
+                            continue
+                        hour_start = start + timedelta(hours=int(hour))
+                        yield _Window(hour_start, hour_start + timedelta(hours=1), skip)
+                        skip = 0
+                else:
+                    yield _Window(start, start + timedelta(days=1), skip)
+                    skip = 0
+
+    def _window_docs(self, f: ArticleFilter, window: _Window, projection: dict[str, Any] | None,
+                     limit: int) -> list[dict[str, Any]]:
+        # Which index the embedded server uses depends on the filter's shape (see notes/mongodb.md and
+        # SecantusDB's planner): {site, datePublished range} walks the (site, datePublished) index; with a
+        # script too, the range goes first so the date index is walked and the rest checked per document.
+        if window.start is None:
+            query: dict[str, Any] = {"datePublished": None}
+        else:
+            start = max(window.start, f.since) if f.since else window.start
+            end = min(window.end, f.until) if f.until else window.end
+            query = {"datePublished": {"$gte": start, "$lt": end}}
+        if f.site and not f.script:
+            query = {"site": f.site, **query}
+        elif f.site:
+            query["site"] = f.site
+        if f.script:
+            query["script"] = f.script
+        cursor = self.articles.collection.find(query, projection).sort(ORDER).skip(window.skip)
+        return list(cursor.limit(limit) if limit else cursor)
+
+    def _by_urls(self, urls: list[str], projection: dict[str, Any] | None) -> list[dict[str, Any]]:
+        return self.articles.by_urls(urls, projection)
+
+    # -- what the portals page and db stats show -------------------------------------------------------
+
+    def days(self, site: str | None = None, first: str = "", last: str = UNDATED) -> list[dict[str, Any]]:
+        """Per-day counters summed over portals (or of one), newest first: n, hours, scripts, fields."""
+        return _merge(self.stats.days(site, first, last), "day")
+
+    def months(self, site: str | None = None) -> list[dict[str, Any]]:
+        return _merge(self.stats.months(site), "month")
+
+    def recent_days(self, count: int, site: str | None = None) -> list[dict[str, Any]]:
+        """The latest `count` publication days that have articles (undated left out), newest first, read a
+        month at a time."""
+        out: list[dict[str, Any]] = []
+        for month in self.months(site):
+            if month["month"] == UNDATED:
+                continue
+            out += self.days(site, f"{month['month']}-01", f"{month['month']}-31")
+            if len(out) >= count:
+                break
+        return out[:count]
+
+
+def _merge(docs: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        into = merged.setdefault(doc[key], {key: doc[key], "n": 0, "scripts": defaultdict(int),
+                                            "fields": defaultdict(int), "hours": defaultdict(int)})
+        into["n"] += doc.get("n", 0)
+        for part in ("scripts", "fields", "hours"):
+            for name, n in (doc.get(part) or {}).items():
+                into[part][name] += n
+    return [merged[k] for k in sorted(merged, reverse=True) if merged[k]["n"] > 0]
