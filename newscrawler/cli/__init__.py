@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # module name → the subcommand(s) it adds; imported lazily so `newscrawler extract` does not load Scrapy.
-SUBCOMMAND_MODULES = ("crawl", "demo", "db", "extract", "importer", "replay")
+SUBCOMMAND_MODULES = ("crawl", "demo", "db", "extract", "importer", "replay", "web")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,9 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`newscrawler db find … | head -1`): what it wanted was printed. Point stdout
+        # at /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -8,10 +8,11 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+from newscrawler import config
 from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_recorder, run_spider
 from newscrawler.cli.replay import add_fault_option, import_replay, parse_faults
 from newscrawler.profiles import ProfileError, select_profiles
-from newscrawler.store import redact_uri
+from newscrawler.store import naming_database, redact_uri
 
 
 def add_parser(sub) -> None:
@@ -94,7 +95,8 @@ def crawl(profiles: list[str], overrides: dict) -> int:
         return 1
     result = recorder.result
     a = result["articles"]
+    database = naming_database(redact_uri(overrides["MONGO_URI"]), config.database_name())
     print(f"run {recorder.run_id}: {result['message']}; pages fetched {result['pagesFetched']}, articles new "
           f"{a['new']}, updated {a['updated']}, unchanged {a['unchanged']}, dropped {a['dropped']}, "
-          f"errors {result['errorCount']}; database {redact_uri(overrides['MONGO_URI'])}")
+          f"errors {result['errorCount']}; database {database}")
     return result["exitCode"]

@@ -6,8 +6,9 @@ import logging
 import sys
 from pathlib import Path
 
+from newscrawler import config
 from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_recorder, run_spider
-from newscrawler.store import redact_uri
+from newscrawler.store import naming_database, redact_uri
 
 EXIT_NOTHING_IMPORTED = 1
 
@@ -57,9 +58,10 @@ def import_pages(paths: list[str], url_map: str | None, overrides: dict) -> int:
     new, updated, unchanged = (stats.get(f"articles/{k}", 0) for k in ("new", "updated", "unchanged"))
     dropped = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("item_dropped_reasons/")}
     dedup = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("dedup/")}
+    database = naming_database(redact_uri(overrides["MONGO_URI"]), config.database_name())
     print(f"imported {pages} pages: articles new {new}, updated {updated}, unchanged {unchanged}, "
           f"dropped {sum(dropped.values())} {dropped or ''}; duplicates {dedup or '{}'}; "
-          f"errors {stats.get('errors/import', 0)}; database {redact_uri(overrides['MONGO_URI'])}")
+          f"errors {stats.get('errors/import', 0)}; database {database}")
     logging.getLogger("newscrawler").info("import finished: %s", stats)
     recorder = run_recorder(crawler)
     if recorder is not None and recorder.result is not None and recorder.result["exitCode"]:

@@ -29,7 +29,7 @@ import pymongo
 
 from newscrawler import config
 from newscrawler.store.articles import ArticleRoom, WriteCounts
-from newscrawler.store.connection import StoreError, connect, redact_uri
+from newscrawler.store.connection import StoreError, connect, naming_database, redact_uri
 from newscrawler.store.filters import ArticleFilter
 from newscrawler.store.fingerprints import FingerprintRoom
 from newscrawler.store.links import LinkRoom
@@ -169,11 +169,7 @@ class Store:
     @property
     def display_uri(self) -> str:
         """The URI without its password, naming the database (mongosh lands in `test` without one)."""
-        shown = redact_uri(self.uri)
-        head, sep, tail = shown.partition("?")
-        if head.count("/") == 3 and head.endswith("/"):
-            head += self.db_name
-        return head + sep + tail
+        return naming_database(redact_uri(self.uri), self.db_name)
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         """URLs a crawl need not fetch: stored articles (by any URL they were reached by) and links that
@@ -217,4 +213,4 @@ class Store:
         self.close()
 
 
-__all__ = ["ArticleFilter", "Store", "StoreError", "WriteCounts", "redact_uri"]
+__all__ = ["ArticleFilter", "Store", "StoreError", "WriteCounts", "naming_database", "redact_uri"]

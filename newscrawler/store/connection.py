@@ -23,6 +23,18 @@ def redact_uri(uri: str) -> str:
     return re.sub(r"(mongodb(?:\+srv)?://[^:/@\s]+):[^@\s]*@", r"\1:***@", uri)
 
 
+def naming_database(uri: str, db_name: str) -> str:
+    """The URI with the database in its path when it names none (`mongodb://host:port/` → `…/newscrawler`),
+    so mongosh and other tools given it land in the right database rather than `test`."""
+    head, sep, tail = uri.partition("?")
+    rest = head.split("://", 1)[-1]
+    if "/" not in rest:
+        head += "/"
+    if head.endswith("/"):
+        head += db_name
+    return head + sep + tail
+
+
 def reason(exc: Exception) -> str:
     """pymongo's message without the topology dump that follows it, and never with a password."""
     return redact_uri(str(exc).split(", Timeout:")[0].split(" (configured timeouts")[0])

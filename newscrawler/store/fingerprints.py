@@ -134,6 +134,15 @@ class FingerprintRoom:
             if view["size"] >= min_size:
                 yield view
 
+    def cluster(self, cluster_id: str) -> dict[str, Any] | None:
+        """One story cluster as `cluster_view` shows it, or None when the story was seen only once."""
+        doc = self.clusters.find_one({"_id": cluster_id})
+        return cluster_view(doc) if doc else None
+
+    def recent_clusters(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Clusters that grew in [since, until), read through the updatedAt index (never the whole collection)."""
+        return [cluster_view(d) for d in self.clusters.find({"updatedAt": {"$gte": since, "$lt": until}})]
+
     def cluster_of(self, url: str) -> str | None:
         doc = self.fingerprints.find_one({"_id": url}, {"cluster": 1})
         return doc["cluster"] if doc else None
