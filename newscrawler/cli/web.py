@@ -53,8 +53,8 @@ def cmd_web(args) -> int:
         if missing:
             print(f"newscrawler: the {' and '.join(missing)} do not cover older articles: run "
                   "`newscrawler db reindex`", file=sys.stderr)
-        print(f"console: http://{host}:{server.effective_port}/ on {store.display_uri}; Ctrl-C stops it", flush=True)
         signal.signal(signal.SIGTERM, _interrupt)
+        print(f"console: http://{host}:{server.effective_port}/ on {store.display_uri}; Ctrl-C stops it", flush=True)
         try:
             server.run()
         except KeyboardInterrupt:

@@ -14,10 +14,11 @@ is written by the store with every batch of articles, and `newscrawler db reinde
 
 How text is indexed: each CJK character (after OpenCC's character-level Traditional→Simplified fold, the
 same symmetric fold as the dedup key) becomes its own token and other text is cut into words by FTS5's
-unicode61 tokenizer (case-folded). A Chinese query word is a phrase of its characters (`"总 书 记"`), so it
-matches exactly that sequence anywhere, across line breaks and script; an English word matches words that
-start with it. Rows are keyed by a rowid that sorts like the publication time (seconds x 1024 + a slot), so
-"newest first" is FTS5's own rowid order and a page stops reading after the rows it returns.
+unicode61 tokenizer (case-folded); paragraph breaks and punctuation leave a barrier token. A Chinese query
+word is a phrase of its characters (`"总 书 记"`), so it matches exactly that sequence anywhere in either
+script, never across a sentence or paragraph; an English word matches words that start with it.
+Rows are keyed by a rowid that sorts like the publication time (seconds x 1024 + a slot), so "newest first"
+is FTS5's own rowid order and a page stops reading after the rows it returns.
 
 An article whose text or filters change gets a new row; its old row is left in the FTS tables but leaves the
 `docs` table, which every query joins (contentless FTS5 tables cannot delete without the old text).
@@ -49,6 +50,10 @@ CHUNK = 500
 _SPACELESS = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF),
               (0x20000, 0x2FFFF))
 _WORD = re.compile(r"[^\W_]+")
+# Paragraph breaks and punctuation become a token of their own that no query word contains, so a phrase never
+# matches across them (总书 / 记者 on two lines is not 总书记). A letter to unicode61, never typed in a query.
+BARRIER = "ǁ"
+_BREAKS = "\n。！？；：，、…．.!?;:,“”‘’\"（）()《》〈〉「」『』【】[]"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -78,6 +83,9 @@ def _token_table() -> dict[int, str]:
             table[cp] = " " + t2s.get(cp, chr(cp)) + " "
     for cp, simplified in t2s.items():
         table.setdefault(cp, simplified)
+    for ch in _BREAKS:
+        table[ord(ch)] = f" {BARRIER} "
+    table[ord(BARRIER)] = " "
     return table
 
 
@@ -98,6 +106,10 @@ def match_expression(query: str) -> str | None:
     phrases = []
     for word in query.split():
         tokens = _WORD.findall(index_text(word).lower())
+        while tokens and tokens[0] == BARRIER:
+            tokens.pop(0)
+        while tokens and tokens[-1] == BARRIER:
+            tokens.pop()
         if not tokens:
             continue
         phrase = '"' + " ".join(tokens) + '"'

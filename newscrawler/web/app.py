@@ -52,8 +52,9 @@ CSP_WITH_IMAGES = CSP.replace("img-src 'self'", "img-src 'self' http: https:")
 SECURITY_HEADERS = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
                     ("X-Frame-Options", "DENY"), ("Cross-Origin-Opener-Policy", "same-origin"),
                     ("Cache-Control", "no-store")]
-STATUS_TEXT = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-               421: "Misdirected Request", 500: "Internal Server Error", 503: "Service Unavailable"}
+STATUS_TEXT = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+               405: "Method Not Allowed", 421: "Misdirected Request", 500: "Internal Server Error",
+               503: "Service Unavailable"}
 
 
 class Request:
