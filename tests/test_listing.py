@@ -12,7 +12,7 @@ import pytest
 
 from newscrawler.store import ArticleFilter, Store
 from newscrawler.store.filters import DISPLAY_ZONE, day_of, day_start
-from newscrawler.store.listing import HOUR_SPLIT
+from newscrawler.store.listing import HOUR_SPLIT, ORDER
 
 SITES = ("jzrb", "dahe", "hnr")
 SOURCES = ("央视网", "新华社", "大河网", None)
@@ -175,3 +175,21 @@ def test_a_store_written_by_an_older_version_asks_for_reindex(store):
     assert store.needs_reindex() == []
     assert store.stats()["articles"] == 50
     assert store.listing.count(ArticleFilter(source="新华社")) == sum(a["source"] == "新华社" for a in items)
+
+
+def test_window_queries_ride_the_date_indexes(shared):
+    """The list's windows must be index range scans: SecantusDB picks an index by the filter's shape, and a
+    shape it cannot serve is a collection scan (notes/mongodb.md). Noticed here if an upgrade changes that."""
+    store, _ = shared
+    start, end = day_start("2024-03-21"), day_start("2024-03-22")
+    coll = store.articles.collection
+    for query, index in (({"datePublished": {"$gte": start, "$lt": end}}, "date"),
+                         ({"site": "jzrb", "datePublished": {"$gte": start, "$lt": end}}, "site_date"),
+                         ({"datePublished": None}, "date"),
+                         ({"site": "jzrb", "datePublished": None}, "site_date"),
+                         ({"canonicalUrl": {"$in": ["http://www.example.cn/00001.html"]}}, "canonicalUrl_unique")):
+        plan = coll.find(query).sort(ORDER).explain()["queryPlanner"]["winningPlan"]
+        stage = plan.get("inputStage", {})
+        while stage.get("stage") not in ("IXSCAN", "COLLSCAN", None):
+            stage = stage.get("inputStage", {})
+        assert stage.get("stage") == "IXSCAN" and stage.get("indexName") == index, (query, plan)

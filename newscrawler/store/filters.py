@@ -38,9 +38,9 @@ class ArticleFilter:
 
     @property
     def needs_index(self) -> bool:
-        """Whether the search index answers this filter (a search, or a filter on a person or an outlet);
-        the rest (portal, script, dates) is answered from the articles and their per-day counts."""
-        return bool(self.q or self.source or self.author or self.editor)
+        """Whether the search index answers this filter (a search, or a filter on a person, an outlet or a
+        script); portal and date filters are answered from the articles and their per-day counters."""
+        return bool(self.q or self.source or self.author or self.editor or self.script)
 
     def without(self, *names: str) -> ArticleFilter:
         return replace(self, **{n: None for n in names})

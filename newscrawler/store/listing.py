@@ -2,12 +2,12 @@
 either way, so an export of a filter is exactly what the console lists for it.
 
 Two ways to answer, neither of which sorts or counts the collection:
-- portal, script and date filters: the per-day counters (stats.py) say how many articles each month, day
+- portal and date filters: the per-day counters (stats.py) say how many articles each month, day
   and hour holds, so page N is found by arithmetic and read from one narrow window of the indexed
   publication date. The embedded server never uses an index to satisfy a sort: it fetches every document
   in the queried range and sorts them (~70 µs each), so "newest 20 of the store" with a plain
   sort-and-limit took 37-39 s at 744,000 articles; a window holds a few hundred at most.
-- a search, or a filter on an outlet, author or editor: the search index (search.py) gives the page's URLs
+- a search, or a filter on an outlet, author, editor or script: the search index (search.py) gives the page's URLs
   in order, and the articles are read by their URL.
 """
 
@@ -24,7 +24,7 @@ from pymongo import DESCENDING
 from newscrawler.store.articles import ArticleRoom
 from newscrawler.store.filters import ArticleFilter, day_of, day_start
 from newscrawler.store.search import SearchIndex
-from newscrawler.store.stats import UNDATED, StatsRoom, count_in
+from newscrawler.store.stats import UNDATED, StatsRoom
 
 # What a list row shows; the article page reads the whole document.
 ROW_FIELDS = {"canonicalUrl": 1, "headline": 1, "datePublished": 1, "site": 1, "source": 1, "authors": 1,
@@ -99,7 +99,7 @@ class Listing:
             yield from self._window_docs(f, window, projection, 0)
 
     def count(self, f: ArticleFilter) -> int:
-        """How many articles the filter selects (exact for portal, script and date filters)."""
+        """How many articles the filter selects."""
         if f.needs_index:
             return self.search.count(f)
         return sum(n for _, n in self._month_counts(f))
@@ -120,10 +120,10 @@ class Listing:
             month = doc["month"]
             if month == UNDATED:
                 if not dated:
-                    per_month[month] += count_in(doc, f.script)
+                    per_month[month] += doc.get("n", 0)
                 continue
             if first[:7] <= month <= last[:7]:
-                per_month[month] += count_in(doc, f.script)
+                per_month[month] += doc.get("n", 0)
         for edge in {first[:7], last[:7]} & set(per_month):
             if edge == UNDATED:
                 continue
@@ -140,7 +140,7 @@ class Listing:
         per_day: dict[str, int] = defaultdict(int)
         hours: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for doc in self.stats.days(f.site, lo, hi):
-            per_day[doc["day"]] += count_in(doc, f.script)
+            per_day[doc["day"]] += doc.get("n", 0)
             for hour, n in (doc.get("hours") or {}).items():
                 hours[doc["day"]][hour] += n
         return [(d, per_day[d], hours[d]) for d in sorted(per_day, reverse=True) if per_day[d] > 0]
@@ -159,8 +159,7 @@ class Listing:
                     skip -= day_n
                     continue
                 start = day_start(day)
-                # Hour counts are of all scripts: a script filter reads its days whole.
-                if day_n > HOUR_SPLIT and not f.script and hours:
+                if day_n > HOUR_SPLIT and hours:
                     for hour in sorted(hours, reverse=True):
                         if skip >= hours[hour]:
                             skip -= hours[hour]
@@ -174,21 +173,16 @@ class Listing:
 
     def _window_docs(self, f: ArticleFilter, window: _Window, projection: dict[str, Any] | None,
                      limit: int) -> list[dict[str, Any]]:
-        # Which index the embedded server uses depends on the filter's shape (see notes/mongodb.md and
-        # SecantusDB's planner): {site, datePublished range} walks the (site, datePublished) index; with a
-        # script too, the range goes first so the date index is walked and the rest checked per document.
+        # {site, datePublished range} walks the (site, datePublished) index, {datePublished range} the date
+        # index (SecantusDB's planner picks an index by the filter's shape; tests/test_listing.py checks it).
         if window.start is None:
             query: dict[str, Any] = {"datePublished": None}
         else:
             start = max(window.start, f.since) if f.since else window.start
             end = min(window.end, f.until) if f.until else window.end
             query = {"datePublished": {"$gte": start, "$lt": end}}
-        if f.site and not f.script:
+        if f.site:
             query = {"site": f.site, **query}
-        elif f.site:
-            query["site"] = f.site
-        if f.script:
-            query["script"] = f.script
         cursor = self.articles.collection.find(query, projection).sort(ORDER).skip(window.skip)
         return list(cursor.limit(limit) if limit else cursor)
 
@@ -203,6 +197,29 @@ class Listing:
 
     def months(self, site: str | None = None) -> list[dict[str, Any]]:
         return _merge(self.stats.months(site), "month")
+
+    def recent_by_site(self, count: int) -> tuple[str | None, dict[str, list[dict[str, Any]]], dict[str, str]]:
+        """For the portals overview, in two or three reads: the newest publication day of the store, each
+        portal's counters of the `count` days up to it (newest first), and each portal's newest day."""
+        latest_month: dict[str, str] = {}
+        for doc in self.stats.months():
+            if doc["month"] != UNDATED and doc.get("n", 0) > 0:
+                latest_month[doc["site"]] = max(latest_month.get(doc["site"], ""), doc["month"])
+        if not latest_month:
+            return None, {}, {}
+        newest_month = max(latest_month.values())
+        last = max(d["day"] for d in self.stats.days(None, f"{newest_month}-01", f"{newest_month}-31")
+                   if d.get("n", 0) > 0)
+        first = (day_start(last) - timedelta(days=count - 1)).strftime("%Y-%m-%d")
+        per_site: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for doc in self.stats.days(None, first, last):
+            if doc.get("n", 0) > 0:
+                per_site[doc["site"]].append(doc)
+        newest = {site: docs[0]["day"] for site, docs in per_site.items()}
+        for site, month in latest_month.items():
+            if site not in newest:
+                newest[site] = self.stats.days(site, f"{month}-01", f"{month}-31")[0]["day"]
+        return last, dict(per_site), newest
 
     def recent_days(self, count: int, site: str | None = None) -> list[dict[str, Any]]:
         """The latest `count` publication days that have articles (undated left out), newest first, read a

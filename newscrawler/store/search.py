@@ -1,6 +1,6 @@
 """The search index: words anywhere in an article's headline or body, in either Chinese script or English,
-headline hits first, then newest first — and the filters on people and outlets, which the embedded MongoDB
-server cannot answer without scanning.
+headline hits first, then newest first — and the filters on people, outlets and script, which the embedded
+MongoDB server cannot answer without scanning.
 
 Why SQLite FTS5 and not a token field in MongoDB: on the embedded server (SecantusDB, a Python server) every
 index entry costs ~35-60 µs to write (its WiredTiger keys are packed in Python), and a median real article
@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS docs (rid INTEGER PRIMARY KEY, url TEXT NOT NULL UNIQ
 CREATE INDEX IF NOT EXISTS docs_site ON docs (site, rid);
 CREATE INDEX IF NOT EXISTS docs_source ON docs (source, rid);
 CREATE INDEX IF NOT EXISTS docs_editor ON docs (editor, rid);
+CREATE INDEX IF NOT EXISTS docs_script ON docs (script, rid);
 CREATE TABLE IF NOT EXISTS doc_authors (author TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (author, rid))
     WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead (rid INTEGER PRIMARY KEY);

@@ -143,10 +143,3 @@ def _document(key: str, period: str, site: str, inc: dict[str, int]) -> dict[str
         else:
             doc[head] = value
     return doc
-
-
-def count_in(doc: dict[str, Any], script: str | None = None) -> int:
-    """A counter document's article count, or its count of one script."""
-    if script is None:
-        return doc.get("n", 0)
-    return (doc.get("scripts") or {}).get(script, 0)

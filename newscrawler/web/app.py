@@ -276,15 +276,15 @@ class Console:
         profiles = load_profiles()
         totals = self.store.counters.totals()
         last_run = self.store.runs.last()
+        last, per_site, newest = self.store.listing.recent_by_site(60)
         rows = []
         for site in sites:
-            recent = self.store.listing.recent_days(60, site)
+            series = _day_series(per_site.get(site, []), 60, last) if last else []
             rows.append({"site": site, "name": getattr(profiles.get(site), "name", ""), "total": totals.get(site, 0),
-                         "last_day": recent[0]["day"] if recent else None,
-                         "chart": charts.bar_chart(_day_series(recent, 60), width=360, height=70,
-                                                   label=f"{site}: articles per day"),
+                         "last_day": newest.get(site),
+                         "chart": charts.bar_chart(series, width=360, height=70, label=f"{site}: articles per day"),
                          "run": ((last_run or {}).get("perPortal") or {}).get(site)})
-        return self.render("portals.html", rows=rows, last_run=last_run)
+        return self.render("portals.html", rows=rows, last_run=last_run, last=last)
 
     def _portal(self, site: str, days: int) -> Response:
         from newscrawler.profiles import load_profiles
