@@ -2,10 +2,13 @@
 fetches the same pages and does nothing else, in the same run, against the same replay server (its own
 process, so it never shares a GIL with the crawler being measured).
 
-    .venv/bin/python benchmarks/crawl.py [--articles-per-site 600]
+    .venv/bin/python benchmarks/crawl.py [--articles-per-site 600] [--archive-cost]
 
 Prints pages/s and peak RSS of each crawler process and the pipeline's cost as a ratio of the bare fetch.
 The embedded database server is a separate process; its peak RSS is printed on its own line.
+--archive-cost adds a `newscrawler crawl` with the raw-page archive switched off (NEWSCRAWLER_ARCHIVE=0, its own
+data directory and database server), the CPU seconds of both crawls, the archive's bytes per article and the
+machine's load average around the runs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 from urllib.parse import urljoin
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,13 +99,23 @@ def bare_main(proxy: str, out: str, with_extraction: bool = False) -> None:
         "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def pipeline_main(proxy: str, data_dir: str, out: str) -> None:
-    """`newscrawler crawl` in this process, timed from the first line of the crawl to its exit status."""
+def cpu_seconds(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def pipeline_main(proxy: str, data_dir: str, out: str, monitors: bool = True) -> None:
+    """`newscrawler crawl` in this process, timed from the first line of the crawl to its exit status (wall
+    and CPU time of this process); `monitors=False` takes the portal health extension out of the crawl."""
+    from newscrawler import settings
     from newscrawler.cli import main
 
+    if not monitors:
+        settings.EXTENSIONS = {**settings.EXTENSIONS, "newscrawler.monitors.extension.PortalHealth": None}
     t0 = time.perf_counter()
+    cpu0 = cpu_seconds(resource.getrusage(resource.RUSAGE_SELF))
     code = main(["--data-dir", data_dir, "crawl", "--replay", proxy, "--log-level", "WARNING"])
     elapsed = time.perf_counter() - t0
+    cpu = cpu_seconds(resource.getrusage(resource.RUSAGE_SELF)) - cpu0
     log = sorted((Path(data_dir) / "logs").glob("crawl-*.log"))[-1].read_text()
     from newscrawler.store import Store
 
@@ -109,9 +123,48 @@ def pipeline_main(proxy: str, data_dir: str, out: str) -> None:
         run = store.runs.last()
         stored = store.articles.count()
     Path(out).write_text(json.dumps({
-        "pages": run["pagesFetched"], "seconds": elapsed, "exit": code, "stored": stored,
+        "pages": run["pagesFetched"], "seconds": elapsed, "cpu": cpu, "exit": code, "stored": stored,
+        "monitors_cpu": (run.get("health") or {}).get("cpuSeconds"),
         "new": run["articles"]["new"], "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "log_errors": len(re.findall(r"\] ERROR:", log))}))
+
+
+def db_server_cpu(data_dir: Path) -> float | None:
+    """CPU seconds the embedded database server has used so far."""
+    try:
+        pid = json.loads((data_dir / "db" / "server.json").read_text())["pid"]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+def archive_size(data_dir: Path) -> tuple[int, int, int]:
+    """(files' bytes, article pages, their bodies' bytes) of a data directory's raw-page archive."""
+    from newscrawler.archive import archive_dir, archive_files, read_pages
+
+    files = archive_files(archive_dir(data_dir))
+    pages = [p for f in files for p in read_pages(f)]
+    return sum(f.stat().st_size for f in files), len(pages), sum(len(p.body) for p in pages)
+
+
+def run_pipeline(me: list[str], proxy: str, data_dir: Path, out: Path, env: dict | None = None) -> float | None:
+    """One timed `newscrawler crawl` against its own embedded server (kept up across the timed run so its
+    start-up is not charged to the crawl); the server's peak RSS."""
+    from newscrawler.store.server import ensure_server
+
+    db = ensure_server(data_dir)
+    try:
+        cpu0 = db_server_cpu(data_dir)
+        subprocess.run(me + ["--pipeline", proxy, str(data_dir), str(out)], check=True,
+                       env={**os.environ, **(env or {})})
+        cpu1 = db_server_cpu(data_dir)
+        result = json.loads(out.read_text())
+        result["db_cpu"] = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+        out.write_text(json.dumps(result))
+        return db_server_rss(data_dir)
+    finally:
+        db.stop()
 
 
 def db_server_rss(data_dir: Path) -> float | None:
@@ -125,10 +178,42 @@ def db_server_rss(data_dir: Path) -> float | None:
     return None
 
 
+def monitors_cost(proxy: str, tmp: Path, rounds: int = 2) -> None:
+    """The portal health monitors' cost: the same crawl with and without them, alternating (on, off, off, on…),
+    each into a fresh data directory, CPU time of the crawler process."""
+    from newscrawler.store.server import ensure_server
+
+    me = [sys.executable, __file__]
+    cpu: dict[bool, list[float]] = {True: [], False: []}
+    order = [True, False, False, True] * (rounds // 2) + [True, False] * (rounds % 2)
+    for n, on in enumerate(order):
+        data_dir = tmp / f"data-{n}"
+        db = ensure_server(data_dir)
+        try:
+            subprocess.run(me + ["--pipeline" if on else "--pipeline-no-monitors", proxy, str(data_dir),
+                                 str(tmp / f"pipe-{n}.json")], check=True)
+        finally:
+            db.stop()
+        r = json.loads((tmp / f"pipe-{n}.json").read_text())
+        cpu[on].append(r["cpu"])
+        extra = f", of which judging {r['monitors_cpu']:.3f} s" if on else ""
+        print(f"crawl {'with' if on else 'without'} monitors: {r['pages']} pages, {r['stored']} stored, exit "
+              f"{r['exit']}, {r['seconds']:.1f} s wall, {r['cpu']:.2f} s CPU{extra}")
+    with_, without = median(cpu[True]), median(cpu[False])
+    print(f"monitors' cost: {with_ - without:+.2f} s CPU of {without:.2f} s ({(with_ - without) / without:+.1%}; "
+          f"medians of {len(cpu[True])} runs each; target < 3%)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles-per-site", type=int, default=600)
+    ap.add_argument("--archive-cost", action="store_true",
+                    help="also crawl with the raw-page archive off; CPU and archive bytes per article")
+    ap.add_argument("--monitors-cost", action="store_true",
+                    help="only measure the portal health monitors: the crawl with and without them")
+    ap.add_argument("--rounds", type=int, default=4, help="crawls per variant for --monitors-cost")
     args = ap.parse_args()
+    load_before = os.getloadavg()
     from newscrawler_replay.generate import generate
 
     with tempfile.TemporaryDirectory(prefix="nc-bench-") as tmp:
@@ -143,25 +228,26 @@ def main() -> None:
         try:
             wait_port(port)
             proxy = f"http://127.0.0.1:{port}"
+            if args.monitors_cost:
+                monitors_cost(proxy, tmp, args.rounds)
+                return
             me = [sys.executable, __file__]
             subprocess.run(me + ["--bare", proxy, str(tmp / "bare.json")], check=True)
             subprocess.run(me + ["--bare-extract", proxy, str(tmp / "bare-extract.json")], check=True)
             data_dir = tmp / "data"
-            # Keep the embedded server up across the timed run so its start-up is not charged to the crawl.
-            from newscrawler.store.server import ensure_server
-
-            db = ensure_server(data_dir)
-            try:
-                subprocess.run(me + ["--pipeline", proxy, str(data_dir), str(tmp / "pipe.json")], check=True)
-                db_rss = db_server_rss(data_dir)
-            finally:
-                db.stop()
+            db_rss = run_pipeline(me, proxy, data_dir, tmp / "pipe.json")
+            if args.archive_cost:
+                run_pipeline(me, proxy, tmp / "data-no-archive", tmp / "pipe-no-archive.json",
+                             {"NEWSCRAWLER_ARCHIVE": "0"})
+                archive = archive_size(data_dir)
+                assert not archive_size(tmp / "data-no-archive")[0]
         finally:
             server.terminate()
             server.wait()
         bare = json.loads((tmp / "bare.json").read_text())
         pipe = json.loads((tmp / "pipe.json").read_text())
         bare_x = json.loads((tmp / "bare-extract.json").read_text())
+        plain = json.loads((tmp / "pipe-no-archive.json").read_text()) if args.archive_cost else None
     bare_rate = bare["pages"] / bare["seconds"]
     pipe_rate = pipe["pages"] / pipe["seconds"]
     print(f"{'crawler':<28}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'peak RSS MiB':>14}")
@@ -175,12 +261,25 @@ def main() -> None:
     print(f"cost ratio (bare pages/s ÷ pipeline pages/s): {bare_rate / pipe_rate:.2f}×  (target ≤ 1.5×); "
           f"extraction alone: {bare_rate / rows[1][2]:.2f}×")
     print(f"stored {pipe['stored']} articles of {n_articles} recorded; crawl exit {pipe['exit']}")
+    if plain is not None:
+        print(f"\n{'raw-page archive':<28}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'CPU s':>8}{'db CPU s':>10}")
+        for name, r in (("newscrawler crawl, archive on", pipe), ("newscrawler crawl, archive off", plain)):
+            db_cpu = f"{r['db_cpu']:>10.1f}" if r.get("db_cpu") is not None else f"{'?':>10}"
+            print(f"{name:<28}{r['pages']:>7}{r['seconds']:>9.1f}{r['pages'] / r['seconds']:>9.1f}{r['cpu']:>8.2f}"
+                  f"{db_cpu}")
+        size, pages, body = archive
+        print(f"archive: {size:,} bytes for {pipe['stored']} articles ({pages} article pages, {body:,} bytes of "
+              f"bodies): {size / pipe['stored']:,.0f} bytes per article, {size / body:.2f} of the bodies' size; "
+              f"crawler CPU +{(pipe['cpu'] / plain['cpu'] - 1) * 100:.1f} % with the archive "
+              f"(stored without it: {plain['stored']})")
+    print(f"load average (1, 5, 15 min) before: {' '.join(f'{v:.2f}' for v in load_before)}, after: "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] in ("--bare", "--bare-extract"):
         bare_main(sys.argv[2], sys.argv[3], with_extraction=sys.argv[1] == "--bare-extract")
-    elif len(sys.argv) > 1 and sys.argv[1] == "--pipeline":
-        pipeline_main(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) > 1 and sys.argv[1] in ("--pipeline", "--pipeline-no-monitors"):
+        pipeline_main(sys.argv[2], sys.argv[3], sys.argv[4], monitors=sys.argv[1] == "--pipeline")
     else:
         main()

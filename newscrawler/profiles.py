@@ -16,6 +16,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from newscrawler.monitors.thresholds import ThresholdError
+from newscrawler.monitors.thresholds import check as check_thresholds
 from newscrawler.schema import selectable
 
 BUILTIN_DIR = Path(__file__).parent / "portals"
@@ -61,6 +63,8 @@ class PortalProfile:
     max_pages_per_column: int = 50
     selectors: dict[str, str] = field(default_factory=dict)
     politeness: Politeness = field(default_factory=Politeness)
+    # Health thresholds for this portal (the optional [health] table), over the settings' NEWSCRAWLER_HEALTH.
+    health: dict[str, object] = field(default_factory=dict)
 
     def is_article_url(self, url: str) -> bool:
         return bool(self.article_url_pattern.search(url))
@@ -163,9 +167,16 @@ def parse_profile(data: dict, path: str | Path) -> PortalProfile:
         )
     except (TypeError, ValueError) as exc:
         raise ProfileError(path, "politeness", str(exc)) from None
+    health = data.get("health", {})
+    if not isinstance(health, dict):
+        raise ProfileError(path, "health", "must be a table of threshold = value")
+    try:
+        health = check_thresholds(health)
+    except ThresholdError as exc:
+        raise ProfileError(path, f"health.{exc.key}", exc.problem) from None
     known = {"site", "name", "enabled", "hosts", "start_urls", "column_urls", "article_url_pattern",
              "pagination_pattern", "charset", "timezone", "language", "www", "max_pages_per_column",
-             "selectors", "politeness"}
+             "selectors", "politeness", "health"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ProfileError(path, unknown[0], "unknown field (a typo?)")
@@ -186,6 +197,7 @@ def parse_profile(data: dict, path: str | Path) -> PortalProfile:
         max_pages_per_column=int(data.get("max_pages_per_column", 50)),
         selectors=dict(selectors),
         politeness=politeness,
+        health=health,
     )
 
 

@@ -85,6 +85,9 @@ class Article:
         select="url"))
     isArticle: bool = field(default=True, metadata=spec(
         "false for pages that hold no article (column and index pages)", "extract", stored=False))
+    selectorsMatched: list[str] = field(default_factory=list, metadata=spec(
+        "the profile selectors that matched something on the page, for the portal health monitors", "extract",
+        stored=False))
 
     # -- how it was fetched (spider, import) ----------------------------------------------------------
     site: str | None = field(default=None, metadata=spec(
@@ -126,7 +129,8 @@ class Article:
     lastSeen: datetime | None = field(default=None, metadata=spec("last fetched (UTC)", "store"))
     updatedAt: datetime | None = field(default=None, metadata=spec("last changed by a re-crawl (UTC)", "store"))
     versions: list[dict] = field(default_factory=list, metadata=spec(
-        "one `{time, previousBodyHash, changed}` per re-crawl that changed the article", "store"))
+        "one `{time, previousBodyHash, changed}` per re-crawl that changed the article (with `reprocessed: true` "
+        "when `newscrawler reprocess` did)", "store"))
 
     def extracted(self) -> dict[str, Any]:
         """The fields the extractor fills, as plain data (what `newscrawler extract` prints)."""

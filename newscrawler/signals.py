@@ -4,6 +4,11 @@ fetch_failed(url, kind, reason, site, status)
     A page could not be fetched or turned into an article: `kind` is "home", "column", "article" or
     "extraction"; `status` the HTTP status when there was a response. The run recorder keeps it in the run
     record; the incremental-crawl middleware remembers dead article links.
+
+articles_written(counts)
+    A batch was written to the store; `counts` is its store.WriteCounts (what was new, updated, and which
+    fields of which articles changed). `newscrawler reprocess` reports from it.
 """
 
 fetch_failed = object()
+articles_written = object()

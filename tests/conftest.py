@@ -20,7 +20,8 @@ SEED_DIR = REPO.parent / "shared" / "seed"
 @pytest.fixture(autouse=True)
 def _no_ambient_config(monkeypatch):
     """Tests choose their own database and data directory; the developer's environment must not leak in."""
-    for var in ("MONGO_URI", "NEWSCRAWLER_DATA_DIR", "NEWSCRAWLER_PROFILES", "http_proxy", "HTTP_PROXY"):
+    for var in ("MONGO_URI", "NEWSCRAWLER_DATA_DIR", "NEWSCRAWLER_PROFILES", "http_proxy", "HTTP_PROXY",
+                "NEWSCRAWLER_ALERT_WEBHOOK", "NEWSCRAWLER_ALERT_EMAIL_TO"):
         monkeypatch.delenv(var, raising=False)
 
 

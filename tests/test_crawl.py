@@ -301,5 +301,8 @@ def test_demo_stores_everything_the_replay_publishes_and_runs_again(tmp_path):
     match = re.search(r"stored (\d+) articles \((\d+) of the (\d+) the replay publishes\)", first.stdout)
     assert match and len(set(match.groups())) == 1 and int(match.group(1)) >= 20
     assert "stories found on more than one URL: " in first.stdout
+    # The demo's last step: a redesigned portal caught by the health monitors (issue 8).
+    assert "the crawl exited 4 (a portal degraded)" in first.stdout
+    assert re.search(r"^dahe +degraded .*\n(?: .*\n)* +selector\.articleBody: ", first.stdout, re.M)
     again = newscrawler(tmp_path, "demo")  # an existing checkout: the recording is reused, nothing new
     assert again.returncode == 0 and "articles new 0" in again.stdout

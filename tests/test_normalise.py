@@ -8,9 +8,10 @@ from pathlib import Path
 import opencc
 import pytest
 
+from newscrawler.extract.script import detect_script
 from newscrawler.normalise.article import normalise_item
 from newscrawler.normalise.dates import is_trusted, to_utc
-from newscrawler.normalise.script import detect_script, match_key, to_simplified
+from newscrawler.normalise.script import match_key, to_simplified
 from newscrawler.normalise.sources import canonical_source, load_outlets, site_outlets
 from newscrawler.normalise.text import collapse_repeated_blocks, normalise_inline, normalise_text
 from newscrawler.normalise.urls import canonical_url
@@ -137,6 +138,30 @@ def test_www_follows_the_profile():
     assert canonical_url("http://jzrb.com/a", profile("keep")) == "http://jzrb.com/a"
     # Other hosts are never rewritten.
     assert canonical_url("http://example.com/a", profile("add")) == "http://example.com/a"
+
+
+def test_one_key_for_every_spelling_of_a_url():
+    """A path written raw, percent-escaped in upper or lower case, with dot segments or an escaped
+    unreserved character is one article (w3lib's canonical form under the portal rules)."""
+    p = profile()
+    spellings = [
+        "http://jzrb.com/新闻/报道.html",
+        "http://jzrb.com/%E6%96%B0%E9%97%BB/%E6%8A%A5%E9%81%93.html",
+        "http://jzrb.com/%e6%96%b0%e9%97%bb/%e6%8a%a5%e9%81%93.html",
+        "http://www.jzrb.com/a/../新闻/./报道.html",
+        "http://WWW.JZRB.COM:80/新闻/%E6%8A%A5%e9%81%93.html#comments",
+    ]
+    keys = {canonical_url(u, p) for u in spellings}
+    assert keys == {"http://www.jzrb.com/%E6%96%B0%E9%97%BB/%E6%8A%A5%E9%81%93.html"}
+    assert canonical_url("http://jzrb.com/%7euser/a.html", p) == canonical_url("http://jzrb.com/~user/a.html", p) \
+        == "http://www.jzrb.com/~user/a.html"
+    # Queries: raw and escaped values are one key; order does not matter; tracking parameters go,
+    # however their name is escaped.
+    assert canonical_url("http://jzrb.com/s?q=河南&page=2&%75tm_source=wx", p) \
+        == canonical_url("http://jzrb.com/s?page=2&q=%E6%B2%B3%E5%8D%97", p) \
+        == "http://www.jzrb.com/s?page=2&q=%E6%B2%B3%E5%8D%97"
+    # An escaped slash is not a path separator: it stays escaped.
+    assert canonical_url("http://jzrb.com/a%2Fb.html", p) == "http://www.jzrb.com/a%2Fb.html"
 
 
 # -- the whole item --------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import os
 import sys
 
 # module name → the subcommand(s) it adds; imported lazily so `newscrawler extract` does not load Scrapy.
-SUBCOMMAND_MODULES = ("crawl", "demo", "db", "extract", "importer", "replay", "web")
+SUBCOMMAND_MODULES = ("crawl", "demo", "db", "extract", "importer", "replay", "reprocess", "web")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("crawl", help="crawl portals into the store (one cron-ready run)",
                        description="Crawl the named portals (default: every enabled profile) into MongoDB. "
                                    "Exit 0 on success; non-zero when a portal failed outright or nothing "
-                                   "could be stored.")
+                                   "could be stored; 4 when a portal is degraded (see `newscrawler db health`).")
     p.add_argument("sites", nargs="*", metavar="SITE", help="portal short names, e.g. jzrb dahe")
     p.add_argument("--backfill", action="store_true",
                    help="page through columns past pages whose articles are all known")

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 import textwrap
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,9 @@ def add_parser(sub) -> None:
     clusters.add_argument("--limit", type=int, default=0, help="most recently grown first; 0 = all")
     clusters.add_argument("--json", action="store_true", help="one JSON object per cluster and line")
     clusters.set_defaults(func=cmd_clusters)
+    health = dbsub.add_parser("health", help="each portal's health: ok, degraded, failed or no data, and why")
+    health.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    health.set_defaults(func=cmd_health)
 
 
 def _filter_options(p: argparse.ArgumentParser) -> None:
@@ -129,6 +132,10 @@ def print_run(run: dict | None) -> None:
               f"unchanged {m.get('articles_unchanged', 0)}; errors {m.get('errors', 0)}")
     if run.get("message") and run.get("message") != "ok":
         print(f"  {run['message']}")
+
+
+def _utc(value: Any) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else "—"
 
 
 def cmd_runs(args) -> int:
@@ -394,3 +401,64 @@ def cmd_serve(args) -> int:
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def cmd_health(args) -> int:
+    """Every portal's status as the health monitors last judged it, its broken checks (number vs baseline),
+    since when, and its last good run."""
+    from newscrawler.profiles import ProfileError, load_profiles
+
+    try:
+        profiles = load_profiles()
+    except ProfileError as exc:
+        print(f"newscrawler: {exc}; showing the portals with a recorded state only", file=sys.stderr)
+        profiles = {}
+    store = open_store(args)
+    if store is None:
+        return EXIT_STORE
+    with store:
+        portals = portal_health(store, profiles)
+    if args.json:
+        print(to_json({"portals": portals}))
+    elif not portals:
+        print("no portal profile and no recorded health yet", file=sys.stderr)
+    else:
+        print_health(portals)
+    return 0
+
+
+def portal_health(store, profiles: dict) -> list[dict[str, Any]]:
+    """Each enabled portal's health (and any other with a recorded state), by site."""
+    from newscrawler.monitors.state import NO_DATA
+
+    states = store.health.all_states()
+    enabled = {site: p for site, p in profiles.items() if p.enabled}
+    portals = []
+    for site in sorted(set(enabled) | set(states)):
+        state = states.get(site) or {}
+        profile = profiles.get(site)
+        portals.append({
+            "portal": site, "name": state.get("name") or (profile.name if profile else site),
+            "profile": profile.path if profile else state.get("profile"),
+            "status": state.get("status") or NO_DATA, "since": state.get("since"),
+            "checks": state.get("checks", []), "lastGoodRun": state.get("lastGoodRun"),
+            "lastRun": state.get("lastRun"), "schedule": state.get("schedule"),
+            "lastAlert": state.get("lastAlert"), "pendingAlert": state.get("pending")})
+    return portals
+
+
+def print_health(portals: list[dict[str, Any]]) -> None:
+    print(f"{'portal':<9}{'status':<10}{'since (UTC)':<21}{'last good run':<48}last run")
+    for p in portals:
+        good, last = p["lastGoodRun"], p["lastRun"]
+        good_text = f"{_utc(good['at'])} {good['run']}" if good else ("—" if not last else "none")
+        print(f"{p['portal']:<9}{p['status']:<10}{_utc(p['since']):<21}{good_text:<48}"
+              f"{_utc(last['at']) + ' ' + last['run'] if last else '—'}")
+        for check in p["checks"]:
+            print(f"    {check['check']}: {check['message']}")
+        alert = p["lastAlert"]
+        if alert:
+            sent = ", ".join(f"{d['action']} {'ok' if d['ok'] else 'FAILED: ' + d.get('error', '')}"
+                             for d in alert.get("deliveries", [])) or "no alert action configured"
+            print(f"    last alert: {alert['kind']} at {_utc(alert['at'])} ({sent})"
+                  + ("; not delivered, will be tried again next run" if p["pendingAlert"] else ""))

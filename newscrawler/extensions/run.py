@@ -12,6 +12,7 @@ from scrapy.crawler import Crawler
 
 from newscrawler import signals
 from newscrawler.extensions.store import store_of
+from newscrawler.monitors.extension import health_of
 from newscrawler.store import StoreError
 
 logger = logging.getLogger(__name__)
@@ -20,25 +21,14 @@ EXIT_OK = 0
 EXIT_PORTAL_FAILED = 1
 EXIT_NOTHING_STORED = 2
 EXIT_STORE_FAILED = 3
+EXIT_PORTAL_DEGRADED = 4
 MAX_RECORDED_ERRORS = 200
 
 
-def failed_portals(stats: dict[str, Any], profiles: dict[str, Any]) -> dict[str, str]:
-    """Portals that failed outright, with why: none of their listing pages could be fetched, or the pages
-    came but no link on them matched the profile's article pattern (the site has changed)."""
-    failed = {}
-    for site, profile in sorted(profiles.items()):
-        requested = stats.get(f"portal/{site}/listing_requests", 0)
-        if requested and stats.get(f"portal/{site}/listing_failures", 0) >= requested:
-            failed[site] = "no listing page could be fetched"
-        elif requested and not stats.get(f"portal/{site}/article_links"):
-            failed[site] = (f"no link on its {stats.get(f'portal/{site}/listing_pages', 0)} listing page(s) matched "
-                            f"article_url_pattern of {profile.path}; has the site's layout or URL scheme changed?")
-    return failed
-
-
-def exit_status(stats: dict[str, Any], failed: dict[str, str], close_reason: str) -> tuple[int, str]:
-    """The run's exit code and a one-line reason a human (or cron's mail) can act on."""
+def exit_status(stats: dict[str, Any], failed: dict[str, str], close_reason: str,
+                degraded: dict[str, str] | None = None) -> tuple[int, str]:
+    """The run's exit code and a one-line reason a human (or cron's mail) can act on. `failed` and
+    `degraded` are the portals the health monitors judged so (newscrawler/monitors), with why."""
     if stats.get("store/errors"):
         return EXIT_STORE_FAILED, f"the database failed; unwritten articles kept in {stats.get('store/spill_file')}"
     if failed:
@@ -50,6 +40,9 @@ def exit_status(stats: dict[str, Any], failed: dict[str, str], close_reason: str
         return EXIT_NOTHING_STORED, f"{scraped} article pages fetched but none could be stored"
     if close_reason != "finished":
         return EXIT_PORTAL_FAILED, f"the crawl ended early: {close_reason}"
+    if degraded:
+        why = "; ".join(f"{site}: {reason}" for site, reason in degraded.items())
+        return EXIT_PORTAL_DEGRADED, f"portal(s) degraded: {why}"
     return EXIT_OK, "ok"
 
 
@@ -66,6 +59,8 @@ def summarise(stats: dict[str, Any]) -> dict[str, Any]:
         "articles": {"new": stats.get("articles/new", 0), "updated": stats.get("articles/updated", 0),
                      "unchanged": stats.get("articles/unchanged", 0), "dropped": sum(dropped.values())},
         "dropReasons": dropped,
+        # How many articles had each field changed (a re-crawl: versioned fields; a reprocess: any stored field).
+        "fieldsChanged": {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("fields_changed/")},
         "errorCount": sum(v for k, v in stats.items() if k.startswith("errors/")),
     }
 
@@ -103,16 +98,32 @@ class RunRecorder:
             self.errors.append({"url": url, "kind": kind, "error": reason})
 
     def spider_closed(self, spider, reason: str) -> None:
+        health_ext = health_of(self.crawler)
+        health = None
+        try:
+            health = health_ext.evaluate(spider, reason) if health_ext is not None else None
+        except Exception as exc:  # noqa: BLE001 - a bug in the monitors must not lose the run record
+            logger.exception("the portal health monitors failed")
+            health_error = f"the portal health monitors failed: {type(exc).__name__}: {exc}"
+        else:
+            health_error = None
+        # The portals' verdicts come from the declared monitors; a run that ended early is not judged.
+        judged = health is not None and health.judged
+        failed = health.broken("failed") if judged else {}
+        degraded = health.broken("degraded") if judged else {}
         stats = self.crawler.stats.get_stats()
-        failed = failed_portals(stats, getattr(spider, "profiles", {})) if spider.name == "portal" else {}
-        code, message = exit_status(stats, failed, reason)
+        code, message = exit_status(stats, failed, reason, degraded)
+        if health_error and code in (EXIT_OK, EXIT_PORTAL_DEGRADED):
+            code, message = EXIT_PORTAL_FAILED, health_error
         self.result = {
             **summarise(stats),
             "errors": self.errors,
             "failedPortals": sorted(failed),
             "failureReasons": failed,
+            "degradedPortals": sorted(degraded),
+            "health": health.record() if health is not None else None,
             "closeReason": reason,
-            "status": "ok" if code == EXIT_OK else "failed",
+            "status": {EXIT_OK: "ok", EXIT_PORTAL_DEGRADED: "degraded"}.get(code, "failed"),
             "exitCode": code,
             "message": message,
             "spillFile": stats.get("store/spill_file"),
@@ -121,7 +132,7 @@ class RunRecorder:
             store_of(self.crawler).runs.finish(self.run_id, self.result)
         except StoreError as exc:
             logger.error("could not write the run record: %s", exc)
-        level = logging.INFO if code == EXIT_OK else logging.ERROR
+        level = {EXIT_OK: logging.INFO, EXIT_PORTAL_DEGRADED: logging.WARNING}.get(code, logging.ERROR)
         logger.log(level, "run %s: %s (exit %d) %s", self.run_id, message, code, summarise(stats))
 
 

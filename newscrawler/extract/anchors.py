@@ -16,6 +16,7 @@ _WS = re.compile(r"\s+")
 _TITLE_SPLIT = re.compile(r"\s*(?:[|｜_]|--|—|–| - |-{1,2}(?=[^-]*$))\s*")
 # Headline comparison ignores spacing and punctuation ("Ama..." in <title>, "Ama…" on the page).
 _KEY = re.compile(r"[\W_]+")
+_FIRST_KEY_CHAR = re.compile(r"[^\W_]")
 
 
 def is_heading(el: etree._Element) -> bool:
@@ -36,17 +37,27 @@ def find_headline(doc: etree._Element, meta: Meta, all_blocks: list[Block]) -> t
     parts = [p for p in _TITLE_SPLIT.split(title) if p]
     longest = max((len(_KEY.sub("", p)) for p in parts), default=0)
     best, best_idx, best_score = None, -1, 0.0
-    for b in all_blocks:
+    for b in all_blocks if title_key or og_key else ():
         n = len(b.text)
         if not 4 <= n <= 150:
             continue
-        heading = is_heading(b.el)
-        if b.link > n / 2 and not heading:
+        # Whether the block is a heading is looked up only for the few lines that match (or are links).
+        heading = is_heading(b.el) if b.link > n / 2 else None
+        if heading is False:
+            continue
+        # The line's key must start with a character of the title or og:title: checked before the key is
+        # built (most lines fail here).
+        first = _FIRST_KEY_CHAR.search(b.text)
+        if first is None or first.group() not in title_key and first.group() not in og_key:
             continue
         k = _KEY.sub("", b.text)
         if og_key and k == og_key:
+            heading = is_heading(b.el) if heading is None else heading
             score = 1000.0 + heading * 20
-        elif title_key and len(k) >= 4 and k in title_key and (heading or len(k) >= 0.4 * longest):
+        elif title_key and len(k) >= 4 and k in title_key:
+            heading = is_heading(b.el) if heading is None else heading
+            if not (heading or len(k) >= 0.4 * longest):
+                continue
             score = len(k) + heading * 20
         else:
             continue

@@ -1,15 +1,16 @@
-"""The byline read off the page: label values around the headline, reporters credited in the body,
-and dates reconciled between metadata and what the page shows."""
+"""The byline read off the page: label values around the headline (dates among them, chosen in
+dates.py) and reporters credited in the body."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
 
 from newscrawler.extract import labels
 from newscrawler.extract.content import Block
-from newscrawler.extract.dates import ParsedDate, date_from_url, parse_date, parse_month
+from newscrawler.extract.dates import parse_date
 from newscrawler.extract.metadata import Meta
+
+_ENDS_WITH_COLON = re.compile(r"[:：︰]\s*$")
 
 
 def scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
@@ -30,7 +31,7 @@ def scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
             if len(t) > 300 or (suffix and not labels.MAY_HOLD_LABEL.search(t)):
                 continue  # far from the headline only lines with a label, a date or a credit matter
             # A label alone in its cell, with the value in the next one.
-            if len(t) <= 8 and re.search(r"[:：︰]\s*$", t) and i + 1 < len(all_blocks):
+            if len(t) <= 8 and _ENDS_WITH_COLON.search(t) and i + 1 < len(all_blocks):
                 t = t + " " + all_blocks[i + 1].text[:80]
             if "pub" not in found and "pub_far" not in found:
                 p = labels.pubdate_in(t, tz)
@@ -68,38 +69,6 @@ def scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
     return found
 
 
-def local_offset(meta_date: ParsedDate, shown: ParsedDate | None) -> ParsedDate:
-    """Metadata often gives UTC while the page shows local time. When the shown time is the same
-    instant in another zone (differs by whole quarter hours), express the instant in that zone."""
-    if shown is None or shown.precision not in ("minute", "second"):
-        return meta_date
-    try:
-        m = datetime.fromisoformat(meta_date.iso)
-        v = datetime.fromisoformat(shown.iso).replace(tzinfo=None)
-    except ValueError:
-        return meta_date
-    utc = m.astimezone(UTC).replace(tzinfo=None)
-    if abs((v - utc).days) > 1 and v.day <= 12:  # 06/02/2022 is 6 February in most of the world
-        swapped = v.replace(month=v.day, day=v.month)
-        if abs((swapped - utc).days) <= 1:
-            v = swapped
-    diff = v - utc
-    minutes = round(diff.total_seconds() / 60)
-    if abs(diff.total_seconds() - minutes * 60) > 90 or minutes % 15 or abs(minutes) > 14 * 60:
-        return meta_date
-    local = m.astimezone(timezone(timedelta(minutes=minutes)))
-    return ParsedDate(meta_date.raw, local.isoformat(), meta_date.precision)
-
-
-def citation_month(lines: list[Block], tz: str | None) -> ParsedDate | None:
-    """A reprint's closing citation, "——《北京之春》1998年3月号": the month it was published."""
-    for b in lines[-3:]:
-        m = re.search(r"《[^》]{1,30}》\s*((?:19|20)\d{2}\s*年\s*\d{1,2}\s*月)", b.text[-40:])
-        if m:
-            return parse_month(m.group(1), tz)
-    return None
-
-
 def body_credit(lines: list[Block]) -> list[str]:
     """Reporters credited inside the body: "（记者 X）" near the start, "（X Y）" closing it."""
     if not lines:
@@ -112,22 +81,6 @@ def body_credit(lines: list[Block]) -> list[str]:
     for b in reversed(lines[-2:]):
         names = names or labels.closing_credit(b.text)
     return names
-
-
-def published(meta_date: str | None, lab: dict, anchor_date: ParsedDate | None, lines: list[Block], url: str,
-              tz: str | None) -> ParsedDate | None:
-    """The publication date, most trusted first: metadata (refined by the time the page shows), labels
-    near the headline, a bare date there, labels elsewhere, a post header, a closing citation, the URL."""
-    pd = parse_date(meta_date, tz) if meta_date else None
-    if pd is not None:
-        shown = lab.get("pub") or lab.get("bare")
-        if pd.precision == "day" and shown is not None and shown.precision != "day" \
-                and shown.iso[:10] == pd.iso[:10]:
-            pd = shown  # the page prints the time the metadata left out
-        else:
-            pd = local_offset(pd, shown)
-    return (pd or lab.get("pub") or lab.get("mod") or lab.get("bare") or lab.get("pub_far")
-            or lab.get("mod_far") or anchor_date or citation_month(lines, tz) or date_from_url(url, tz))
 
 
 def pick_authors(lab: dict, lines: list[Block], meta: Meta, source: str | None, headline: str | None) -> list[str]:

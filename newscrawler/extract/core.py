@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
+from html import escape
 from typing import TYPE_CHECKING
 
 from lxml import etree
@@ -13,10 +14,10 @@ from lxml import etree
 from newscrawler.extract import labels
 from newscrawler.extract.anchors import find_anchor, find_headline, is_entry_header
 from newscrawler.extract.article import Article, ExtractionError
-from newscrawler.extract.byline import pick_authors, published, scan_labels
-from newscrawler.extract.charset import decode
+from newscrawler.extract.byline import pick_authors, scan_labels
+from newscrawler.extract.charset import decode, xml_safe
 from newscrawler.extract.content import Found, blocks, body_lines, clean, find_main
-from newscrawler.extract.dates import parse_date
+from newscrawler.extract.dates import DEFAULT_TIMEZONE, modified, parse_date, published, read_as_utc
 from newscrawler.extract.metadata import read_meta
 from newscrawler.extract.page import absolute, breadcrumbs, images, is_article, language, next_page
 from newscrawler.extract.script import detect_script
@@ -29,30 +30,29 @@ _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=Tru
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>")
 
 
-def _zone_unknown(art: Article) -> None:
-    """A non-Chinese page with no profile: a date printed without an offset is taken as UTC rather than
-    as China's time (the default for the portals this crawler targets)."""
-    for field in ("datePublished", "dateModified"):
-        raw = getattr(art, field + "Raw")
-        if not raw or not getattr(art, field):
-            continue
-        as_utc = parse_date(raw, "UTC")
-        if as_utc is not None and as_utc.iso != (parse_date(raw, "Asia/Shanghai") or as_utc).iso:
-            setattr(art, field, as_utc.iso)
-
-
 def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
             profile: PortalProfile | None = None) -> Article:
-    """Turn one fetched page into an Article (``isArticle`` False for pages holding none)."""
-    tz = profile.timezone if profile is not None else "Asia/Shanghai"
+    """Turn one fetched page into an Article (``isArticle`` False for pages holding none).
+
+    Raises ExtractionError (CharsetError for undecodable bytes), its message naming the URL, and nothing
+    else whatever the bytes: a page that trips a rule is one error for the caller to count, not a crash."""
+    try:
+        return _extract(body, url, headers, profile)
+    except ExtractionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any other failure is reported as this page's
+        raise ExtractionError(f"{url}: extraction failed ({type(exc).__name__}: {exc})") from exc
+
+
+def _extract(body: bytes, url: str, headers: Mapping[str, str] | None, profile: PortalProfile | None) -> Article:
+    tz = profile.timezone if profile is not None else DEFAULT_TIMEZONE
     if isinstance(body, str):  # already decoded by the caller
-        text, encoding = body, None
+        text, encoding = xml_safe(body), None
     else:
         text, encoding = decode(body, url, headers=headers, hint=profile.charset if profile is not None else None)
-    text = text.replace("\x00", "")
     try:
         # Plain lxml elements: lxml.html's element-class lookup cost a fifth of the extraction time.
-        doc = etree.fromstring(_XML_DECL.sub("", text, count=1), _PARSER) if text.strip() else None
+        doc = etree.fromstring(_XML_DECL.sub("", text, count=1), _PARSER) if text and not text.isspace() else None
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise ExtractionError(f"{url}: cannot parse the page as HTML ({exc})") from None
     art = Article(url=url, encoding=encoding)
@@ -63,12 +63,14 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
     clean(doc)
     body_el = apply_selectors(doc, profile, art, url) if profile is not None and profile.selectors else None
 
-    all_blocks = blocks(doc)
+    all_blocks, sub = blocks(doc, body_el)
+    if body_el is not None and sub is None:
+        sub = blocks(body_el)[0]
     headline, hidx = find_headline(doc, meta, all_blocks)
     art.headline = art.headline or headline
 
     anchor = -1
-    sub = blocks(body_el) if body_el is not None else []
+    sub = sub or []
     if sum(len(b.text) for b in sub) >= 20:
         found = Found(body_el, sub, sum(b.link for b in sub) / max(1, sum(len(b.text) for b in sub)))
     else:  # no body selector, or the portal changed its layout and it matches nothing useful
@@ -89,8 +91,7 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
         if pd:
             art.datePublished, art.datePublishedRaw = pd.iso, pd.raw
     if not art.dateModified:
-        md = parse_date(meta.dateModified, tz) if meta.dateModified else None
-        md = md or (lab.get("mod") if lab.get("pub") else None)
+        md = modified(meta.dateModified, lab, tz)
         if md:
             art.dateModified, art.dateModifiedRaw = md.iso, md.raw
     if not art.source:
@@ -101,12 +102,10 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
         art.editor = lab.get("editor") or meta.editor
     if not art.breadcrumbs:
         art.breadcrumbs = breadcrumbs(all_blocks)
-    if found.container is not None:
-        frag = etree.Element("div")
-        for b in lines:
-            p = etree.SubElement(frag, "p")
-            p.text = b.text
-        art.articleBodyHtml = etree.tostring(frag, encoding="unicode") if lines else None
+    if found.container is not None and lines:
+        # What etree.tostring() gives for <div><p>line</p>…</div>, written directly (the text is
+        # xml_safe and its whitespace collapsed, so escaping &, < and > is all serialising does).
+        art.articleBodyHtml = "<div>" + "".join(f"<p>{escape(b.text, quote=False)}</p>" for b in lines) + "</div>"
     if not art.images:
         art.images = images(found.container, url)
     art.mainImage = absolute(url, meta.image) or (art.images[0].url if art.images else None)
@@ -115,9 +114,10 @@ def extract(body: bytes, url: str, *, headers: Mapping[str, str] | None = None,
     art.canonicalUrl = absolute(url, meta.canonical)
     art.inLanguage = language(meta, art.articleBody, profile)
     if art.inLanguage in (None, "zh"):
-        art.script = detect_script(art.articleBody or art.headline or "")
+        art.script = detect_script(f"{art.headline or ''}\n{art.articleBody}")
     elif profile is None:
-        _zone_unknown(art)
+        art.datePublished = read_as_utc(art.datePublishedRaw, art.datePublished)
+        art.dateModified = read_as_utc(art.dateModifiedRaw, art.dateModified)
     art.isArticle = is_article(art.articleBody, found.link_density, all_blocks, meta,
                                 bool(lab.get("pub") or lab.get("mod") or lab.get("bare") or meta.datePublished))
     if art.isArticle and not art.nextPage:

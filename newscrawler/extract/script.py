@@ -1,26 +1,87 @@
-"""Simplified (Hans) or Traditional (Hant) script, from frequent characters that differ between them.
+"""Simplified (Hans) or Traditional (Hant) script, and OpenCC's character tables it is told from.
 
-A fixed table of very common pairs is enough to tell the two apart on a paragraph and costs nothing,
-where a full OpenCC conversion of the body would take milliseconds.
+Extraction names the script once (Article.script); the normalise stage reuses it and converts with
+OpenCC (newscrawler/normalise/script.py), building its character-level matching key on the same tables.
+The tables are OpenCC's own text dictionaries (opencc_data/, Apache-2.0), as the official binding ships
+them compiled only.
 """
 
 from __future__ import annotations
 
-_HANT = set("們這個來說時會為國對發經點學後與實過還當開關問無體現進區義從長東車門頭電後裡麼於網發臺灣"
-            "記者導報價產業總書據機應動華調數權號處單話請將離歲戰傳錢聽讀見萬業務論習幾層員")
-_HANS = set("们这个来说时会为国对发经点学后与实过还当开关问无体现进区义从长东车门头电后里么于网发台湾"
-            "记者导报价产业总书据机应动华调数权号处单话请将离岁战传钱听读见万业务论习几层员")
-_HANT, _HANS = _HANT - _HANS, _HANS - _HANT
+import re
+from functools import lru_cache
+from pathlib import Path
+
+_DATA_DIR = Path(__file__).with_name("opencc_data")
+# Traditional → Simplified, in OpenCC's t2s order: TSCharactersExt (rare characters) before TSCharacters.
+T2S_TABLES = ("TSCharactersExt.txt", "TSCharacters.txt")
+# A page needs this many distinct characters that exist only in Traditional writing before we call it so.
+MIN_EVIDENCE = 3
 
 
-def detect_script(text: str) -> str | None:
-    """'Hans', 'Hant', or None when the text has no Chinese."""
-    hant = hans = 0
-    for ch in text[:5000]:
-        if ch in _HANT:
-            hant += 1
-        elif ch in _HANS:
-            hans += 1
-    if hant == hans == 0:
-        return "Hans" if any("\u4e00" <= c <= "\u9fff" for c in text[:2000]) else None
-    return "Hant" if hant > hans else "Hans"
+def opencc_table(*names: str) -> dict[str, str]:
+    """Character → its first conversion, from OpenCC text dictionaries; the first file listing a
+    character wins (OpenCC's short-circuit order). Characters that convert to themselves are left out."""
+    table: dict[str, str] = {}
+    for name in names:
+        with (_DATA_DIR / name).open(encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) == 2 and len(parts[0]) == 1 and parts[0] not in table:
+                    table[parts[0]] = parts[1].split(" ")[0]
+    return {k: v for k, v in table.items() if v and v != k}
+
+
+@lru_cache(maxsize=1)
+def _script_sets() -> tuple[frozenset[str], frozenset[str]]:
+    """Characters that exist only in Traditional, and only in Simplified writing."""
+    ts = opencc_table(*T2S_TABLES)
+    st = opencc_table("STCharacters.txt")
+    trad_only = frozenset(ch for ch in ts if ch not in st)
+    simp_only = frozenset(ch for ch in st if ch not in ts)
+    return trad_only, simp_only
+
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def beyond_bmp(text: str) -> bool:
+    """Whether the text holds characters beyond the BMP (which regex character classes handle slowly).
+    An encode in C: a regex range test cost 10 µs on a 470-character body, max() 46 µs."""
+    return len(text.encode("utf-16-le", "surrogatepass")) != 2 * len(text)
+
+
+class _CharSet:
+    """Which characters of a set a text holds, found by a regex character class (C speed: set(text) cost
+    60 µs on a 550-character body, it makes a string object per character). Characters beyond the BMP are
+    looked up separately: in a character class they made every search 50× slower."""
+
+    def __init__(self, chars: frozenset[str]) -> None:
+        bmp = "".join(sorted(c for c in chars if c <= "\uffff"))
+        self._bmp = re.compile("[" + re.escape(bmp) + "]") if bmp else None
+        self._wide = frozenset(c for c in chars if c > "\uffff")
+
+    def distinct_in(self, text: str) -> set[str]:
+        found = set(self._bmp.findall(text)) if self._bmp is not None else set()
+        if self._wide and beyond_bmp(text):
+            found |= self._wide.intersection(text)
+        return found
+
+
+@lru_cache(maxsize=1)
+def _script_chars() -> tuple[_CharSet, _CharSet]:
+    trad_only, simp_only = _script_sets()
+    return _CharSet(trad_only), _CharSet(simp_only)
+
+
+def detect_script(text: str | None) -> str | None:
+    """'Hant', 'Hans', or None when the text is not Chinese. Mixed text goes with the majority."""
+    if not text or not _HAN.search(text):
+        return None
+    trad_chars, simp_chars = _script_chars()
+    # Count distinct characters: one name repeated fifty times is weak evidence.
+    trad = len(trad_chars.distinct_in(text))
+    if trad < MIN_EVIDENCE:
+        return "Hans"  # Simplified text (most pages) is settled without looking for Simplified characters
+    simp = len(simp_chars.distinct_in(text))
+    return "Hant" if trad > 2 * simp else "Hans"

@@ -6,7 +6,6 @@ Which fields a profile may select, and how a match becomes a value, comes from t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -64,7 +63,7 @@ def _names(found: list) -> list[str]:
 # kind → (matches, page URL, portal time zone) → value; None means "no value" (the next layer fills it).
 _READERS: dict[str, Callable[[list, str, str], Any]] = {
     "text": lambda found, url, tz: _text(found),
-    "source": lambda found, url, tz: re.sub(r"^.*?(?:来源|來源)\s*[:：]\s*", "", clean_text(found[0])) or None,
+    "source": lambda found, url, tz: labels.strip_source_label(clean_text(found[0])) or None,
     "editor": lambda found, url, tz: (lambda v: labels.editor_in(v) or v or None)(clean_text(found[0])),
     "date": lambda found, url, tz: parse_date(clean_text(found[0]), tz),
     "names": lambda found, url, tz: _names(found),
@@ -84,6 +83,7 @@ def apply_selectors(doc: etree._Element, profile: PortalProfile, art: Article,
         found = select(doc, selector)
         if not found:
             continue
+        art.selectorsMatched.append(name)
         kind = kinds[name]
         if kind == "container":
             body_el = found[0] if isinstance(found[0], etree._Element) else None

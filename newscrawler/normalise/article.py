@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from newscrawler.extract.dates import DEFAULT_TIMEZONE
+from newscrawler.extract.script import detect_script
 from newscrawler.normalise.dates import is_trusted, to_utc
-from newscrawler.normalise.script import detect_script, match_key, to_simplified
+from newscrawler.normalise.script import match_key, to_simplified
 from newscrawler.normalise.sources import canonical_source, clean_source
 from newscrawler.normalise.text import collapse_repeated_blocks, normalise_inline, normalise_text
 from newscrawler.normalise.urls import canonical_url
@@ -18,7 +20,6 @@ if TYPE_CHECKING:
 
 INLINE_FIELDS = ("headline", "editor", "description")
 LIST_FIELDS = ("authors", "breadcrumbs", "keywords")
-DEFAULT_TZ = "Asia/Shanghai"
 
 
 def _bare_host(url: str) -> str:
@@ -65,7 +66,9 @@ def normalise_item(item: dict[str, Any], profile: PortalProfile | None = None,
     body = collapse_repeated_blocks(normalise_text(item.get("articleBody") or "") or "")
     item["articleBody"] = body
 
-    script = detect_script(f"{item.get('headline') or ''}\n{body}")
+    # Extraction names the script (Article.script, None for text that is not Chinese); only an item that
+    # never went through extract() has it detected here.
+    script = item["script"] if "script" in item else detect_script(f"{item.get('headline') or ''}\n{body}")
     item["script"] = script
     simplified = to_simplified(body, script) or ""
     if script == "Hant":
@@ -74,7 +77,7 @@ def normalise_item(item: dict[str, Any], profile: PortalProfile | None = None,
     item["matchKey"] = match_key(simplified)
     item["bodyHash"] = body_hash(simplified)
 
-    tz = profile.tz if profile is not None else DEFAULT_TZ
+    tz = profile.tz if profile is not None else DEFAULT_TIMEZONE
     for name in ("datePublished", "dateModified"):
         value = item.get(name)
         raw_name = f"{name}Raw"

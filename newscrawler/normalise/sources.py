@@ -8,13 +8,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from newscrawler.extract.labels import strip_source_label
 from newscrawler.normalise.script import simplify_chars
 from newscrawler.normalise.text import normalise_inline
 
 SOURCES_FILE = Path(__file__).with_name("sources.toml")
-# Page furniture around the name: "来源：", "稿件来源:", "【来源】", "(来源 新华社)".
-_PREFIX = re.compile(r"^[\s\[\]【】()（）<>《》「」]*(?:稿件|文章|信息|新闻)?(?:来源|來源|来自|來自|source)"
-                     r"[\s:：\]】)）]*", re.IGNORECASE)
 _TRIM = " \t[]【】()（）<>《》「」:：,，;；。.|/-—"
 # Aliases shorter than this are never matched as a prefix ("央视" must not claim "央视频道网").
 MIN_PREFIX = 3
@@ -53,7 +51,7 @@ def clean_source(raw: str | None) -> str | None:
     text = normalise_inline(raw)
     if not text:
         return None
-    text = _PREFIX.sub("", text).strip(_TRIM)
+    text = strip_source_label(text).strip(_TRIM)
     return text or None
 
 

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from newscrawler.extract.script import beyond_bmp
+
 # Full-width punctuation that is the normal form in Chinese prose, not a compatibility variant.
 CJK_PUNCTUATION = set("！，：；？（）［］｛｝～＂＇．")
 # Decomposition tags whose folding loses meaning (superscripts, circled list numbers, fractions, ㎡…).
@@ -52,9 +54,28 @@ def _fold_table() -> dict[int, str | None]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _fold_chars() -> re.Pattern[str]:
+    """The BMP characters the fold table changes, as one character class (a bitmap to the regex engine)."""
+    return bmp_class(_fold_table())
+
+
+def bmp_class(table: dict[int, str | None]) -> re.Pattern[str]:
+    return re.compile("[" + re.escape("".join(chr(c) for c in sorted(table) if c <= 0xFFFF)) + "]")
+
+
+def translate_sparse(text: str, table: dict[int, str | None], chars: re.Pattern[str]) -> str:
+    """text.translate(table) for text where few characters are in the table: the regex finds them in C and
+    only those are looked up (str.translate looks up every character: 97 µs against 17 µs on the
+    average replay body). Text with characters beyond the BMP takes the plain translate."""
+    if beyond_bmp(text):
+        return text.translate(table)
+    return chars.sub(lambda m: table[ord(m.group())] or "", text)
+
+
 def fold(text: str) -> str:
     """Compatibility folding and invisible-character removal, line breaks untouched."""
-    return unicodedata.normalize("NFC", text).translate(_fold_table())
+    return translate_sparse(unicodedata.normalize("NFC", text), _fold_table(), _fold_chars())
 
 
 def normalise_line(line: str) -> str:

@@ -1,9 +1,17 @@
-"""Canonical URLs: one spelling per article, so re-crawls and `www.` variants never count twice."""
+"""Canonical URLs: one spelling per article, so re-crawls and `www.` variants never count twice.
+
+w3lib's canonicalize_url does the URL-syntax part (percent-escapes in one case and only where needed, so a
+Chinese path written raw, as %E6… or as %e6… is one key; `./` and `../` resolved; %7e → ~; query sorted;
+fragment dropped). On top of it go the portal's rules: default port, `www.` as the profile says, no index
+file, no tracking parameters.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
 
 if TYPE_CHECKING:
     from newscrawler.profiles import PortalProfile
@@ -16,10 +24,15 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 INDEX_FILES = ("index.html", "index.htm", "index.shtml", "default.htm", "default.html")
 
 
+def _is_tracking(pair: str) -> bool:
+    key = unquote_plus(pair.split("=", 1)[0]).lower()
+    return key.startswith("utm_") or key in TRACKING_PARAMS
+
+
 def canonical_url(url: str, profile: PortalProfile | None = None) -> str:
-    """Lower-case scheme and host, no default port, no fragment, no tracking parameters, no index file;
-    the profile's `www` rule decides whether the host carries `www.`."""
-    parts = urlsplit(url.strip())
+    """w3lib's canonical form, plus: lower-case host without user info or default port, no tracking
+    parameters, no index file; the profile's `www` rule decides whether the host carries `www.`."""
+    parts = urlsplit(canonicalize_url(url.strip()))
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if profile is not None and profile.owns_url(url):
@@ -36,10 +49,9 @@ def canonical_url(url: str, profile: PortalProfile | None = None) -> str:
         if path.endswith("/" + index):
             path = path[: -len(index)]
             break
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS]
-    query.sort()
-    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+    # canonicalize_url has sorted and escaped the query; dropping pairs keeps both.
+    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p))
+    return urlunsplit((scheme, netloc, path, query, ""))
 
 
 def spellings(url: str) -> list[str]:

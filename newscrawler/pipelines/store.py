@@ -14,7 +14,7 @@ from typing import Any
 
 from scrapy.utils.defer import deferred_from_coro
 
-from newscrawler import config, schema
+from newscrawler import config, schema, signals
 from newscrawler.extensions.store import store_of
 from newscrawler.store import StoreError
 
@@ -27,6 +27,8 @@ class StorePipeline:
         self.batch_size = crawler.settings.getint("STORE_BATCH_SIZE")
         self.buffer: list[Any] = []
         self.failed = False
+        # Reprocess hands items made again from archived pages: the store must not treat them as fetched now.
+        self.refetched = not crawler.settings.getbool("NEWSCRAWLER_REPROCESS")
 
     @classmethod
     def from_crawler(cls, crawler) -> StorePipeline:
@@ -53,7 +55,8 @@ class StorePipeline:
             return
         stats = self.crawler.stats
         try:
-            counts = await self.store.in_writer(self.store.articles.write, batch, final=final)
+            counts = await self.store.in_writer(self.store.articles.write, batch, final=final,
+                                                refetched=self.refetched)
         except StoreError as exc:
             self.failed = True
             stats.inc_value("store/errors")
@@ -67,6 +70,10 @@ class StorePipeline:
         stats.inc_value("articles/unchanged", counts.unchanged)
         for (site, outcome), n in counts.by_site.items():
             stats.inc_value(f"portal/{site}/articles_{outcome}", n)
+        for fields in counts.changed.values():
+            for name in fields:
+                stats.inc_value(f"fields_changed/{name}")
+        self.crawler.signals.send_catch_log(signals.articles_written, counts=counts)
 
     def _spill(self, items: list[Any]) -> Path:
         """Append the items' stored fields to the run's spill file (`db load-spill` stores them later)."""

@@ -9,6 +9,7 @@ rooms of one collection each; the spider's middleware, the pipelines, the CLI an
     store.runs                        # runs.py: crawl_runs records
     store.links                       # links.py: dead links
     store.fingerprints                # fingerprints.py: dedup's fingerprints and story clusters
+    store.health                      # health.py: each portal's health state and judged history
     store.meta                        # meta.py: the store's id, whether counters and index are whole
 
 The same pymongo code serves the embedded default (a SecantusDB daemon on 127.0.0.1, see server.py) and
@@ -32,6 +33,7 @@ from newscrawler.store.articles import ArticleRoom, WriteCounts
 from newscrawler.store.connection import StoreError, connect, naming_database, redact_uri
 from newscrawler.store.filters import ArticleFilter
 from newscrawler.store.fingerprints import FingerprintRoom
+from newscrawler.store.health import HealthRoom
 from newscrawler.store.links import LinkRoom
 from newscrawler.store.listing import Listing
 from newscrawler.store.meta import MetaRoom
@@ -66,6 +68,7 @@ class Store:
         self.runs = RunRoom(self.db["crawl_runs"], self.display_uri)
         self.links = LinkRoom(self.db["dead_links"])
         self.fingerprints = FingerprintRoom(self.db)
+        self.health = HealthRoom(self.db, self.display_uri)
         # Blocking pymongo calls made from the crawl run here, off the reactor thread, so fetching goes
         # on while the database answers. One writer thread keeps batches in order; look-ups have their own.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-write")
@@ -93,7 +96,8 @@ class Store:
         empty = None
         if "articles" not in self.db.list_collection_names():
             empty = True
-        for room in (self.articles, self.runs, self.links, self.fingerprints, self.counters, self.meta):
+        for room in (self.articles, self.runs, self.links, self.fingerprints, self.health, self.counters,
+                     self.meta):
             room.ensure_indexes()
         self._claim_derived(empty)
 
@@ -150,10 +154,13 @@ class Store:
         """Every article, in lists of a few thousand: undated ones, dates ahead of now, then windows of the
         date index walking back (widened while they come back small) until `total` were seen."""
         coll = self.articles.collection
-        yield list(coll.find({"datePublished": None}, REINDEX_FIELDS))
         now = datetime.now(UTC)
-        yield list(coll.find({"datePublished": {"$gte": now}}, REINDEX_FIELDS))
-        seen, end, span = 0, now, timedelta(days=7)
+        seen = 0
+        for query in ({"datePublished": None}, {"datePublished": {"$gte": now}}):
+            docs = list(coll.find(query, REINDEX_FIELDS))
+            seen += len(docs)
+            yield docs
+        end, span = now, timedelta(days=7)
         oldest = datetime(1800, 1, 1, tzinfo=UTC)
         while seen < total and end > oldest:
             start = max(end - span, oldest)

@@ -46,6 +46,10 @@ class WriteCounts:
     new_urls: list[str] = field(default_factory=list)
     # (site, "new" | "updated" | "unchanged") → count, for the per-portal lines of the run record.
     by_site: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # canonical URL → the fields that changed (a re-crawl: the versioned ones; a reprocess: every stored one).
+    changed: dict[str, list[str]] = field(default_factory=dict)
+    # canonical URLs that got a version.
+    versioned: list[str] = field(default_factory=list)
 
     def add(self, site: str | None, outcome: str, url: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -61,6 +65,11 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     if old.get("bodyHash") != new.get("bodyHash"):
         changed.insert(0, "articleBody")
     return changed
+
+
+def differing(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Every stored field whose value differs (the fetch fields aside: they describe a fetch, not the article)."""
+    return [f for f in new if f not in REFRESHED and _differs(old.get(f), new[f])]
 
 
 def to_document(item: Any) -> dict[str, Any]:
@@ -91,18 +100,25 @@ class ArticleRoom:
 
     # -- writes -------------------------------------------------------------------------------------
 
-    def write(self, items: list[Any], *, final: bool = False) -> WriteCounts:
+    def write(self, items: list[Any], *, final: bool = False, refetched: bool = True) -> WriteCounts:
         """Store a batch in one bulk write: new articles inserted, known ones updated in place with a
-        version recorded when their text changed, unchanged ones only marked as seen again."""
+        version recorded when their text changed, unchanged ones only marked as seen again.
+
+        `refetched=False` (reprocess: the items were made again from archived pages): a known article gets
+        every stored field that differs (a version when a versioned one does) and nothing else — not lastSeen,
+        not the fetch fields — so writing the same items twice changes nothing."""
         counts = WriteCounts()
         if not items:
             return counts
         now = datetime.now(UTC)
         docs = [to_document(it) for it in items]
         keys = list(dict.fromkeys(d["canonicalUrl"] for d in docs))
+        projection = EXISTING_FIELDS
+        if not refetched:
+            projection = {"_id": 0, "versions": 0}  # every field, to say which ones changed
         try:
             existing = {d["canonicalUrl"]: d for d in self.collection.find({"canonicalUrl": {"$in": keys}},
-                                                                          EXISTING_FIELDS)}
+                                                                          projection)}
         except PyMongoError as exc:
             raise StoreError(f"reading {len(keys)} articles from {self.display_uri} failed: {reason(exc)}") from None
         ops: list[InsertOne | UpdateOne] = []
@@ -120,21 +136,36 @@ class ArticleRoom:
             if old is None:
                 counted_in.append(facts_of(doc))
                 to_index[key] = doc
+                last_seen = now if refetched else doc.get("fetchedAt") or now
                 # A plain insert: the look-up says it is new, and SecantusDB inserts about twice as fast as it
                 # upserts (0.37 vs 1.05 ms per new article, measured on 2,410 replayed articles).
-                ops.append(InsertOne({**doc, "urls": seen_urls, "firstSeen": now, "lastSeen": now}))
+                ops.append(InsertOne({**doc, "urls": seen_urls, "firstSeen": now, "lastSeen": last_seen}))
                 as_upserts.append(UpdateOne({"canonicalUrl": key}, {
-                    "$set": {**doc, "lastSeen": now}, "$setOnInsert": {"firstSeen": now},
+                    "$set": {**doc, "lastSeen": last_seen}, "$setOnInsert": {"firstSeen": now},
                     "$addToSet": {"urls": {"$each": seen_urls}}}, upsert=True))
                 counts.add(doc.get("site"), "new", key)
                 continue
             changed = changes(old, doc)
             if changed:
-                now_stored = {**old, **doc}
-                counted_out.append(facts_of(old))
-                counted_in.append(facts_of(now_stored))
-                existing[key] = now_stored
-                to_index[key] = now_stored
+                counts.versioned.append(key)
+            if not refetched:
+                fields = differing(old, doc)
+                counts.add(doc.get("site"), "updated" if fields else "unchanged", key)
+                if fields:
+                    counts.changed[key] = fields
+                elif not set(seen_urls) - set(old.get("urls") or ()):
+                    continue  # nothing to write
+                update = {"$addToSet": {"urls": {"$each": seen_urls}}}
+                if fields:
+                    update["$set"] = {f: doc[f] for f in fields}
+                    self._moved(old, {**old, **update["$set"]}, counted_in, counted_out, to_index, existing)
+                if changed:
+                    update.setdefault("$set", {})["updatedAt"] = now
+                    update["$push"] = {"versions": {"time": now, "previousBodyHash": old.get("bodyHash"),
+                                                    "changed": changed, "reprocessed": True}}
+            elif changed:
+                counts.changed[key] = changed
+                self._moved(old, {**old, **doc}, counted_in, counted_out, to_index, existing)
                 version = {"time": now, "previousBodyHash": old.get("bodyHash"), "changed": changed}
                 update = {"$set": {**doc, "lastSeen": now, "updatedAt": now},
                           "$push": {"versions": version}, "$addToSet": {"urls": {"$each": seen_urls}}}
@@ -154,6 +185,16 @@ class ArticleRoom:
         self._index(list(to_index.values()))
         return counts
 
+    @staticmethod
+    def _moved(old: dict[str, Any], now_stored: dict[str, Any], counted_in: list[Facts], counted_out: list[Facts],
+               to_index: dict[str, dict[str, Any]], existing: dict[str, dict[str, Any]]) -> None:
+        """A known article changed: its counts move (it may now be on another day, or carry other fields)
+        and it is indexed again."""
+        counted_out.append(facts_of(old))
+        counted_in.append(facts_of(now_stored))
+        existing[now_stored["canonicalUrl"]] = now_stored
+        to_index[now_stored["canonicalUrl"]] = now_stored
+
     def _index(self, docs: list[dict[str, Any]]) -> None:
         """The search index is derived data: when it cannot be written the articles stay stored, the index
         is marked incomplete (the console and `db find` say so) and `db reindex` rebuilds it."""
@@ -172,6 +213,8 @@ class ArticleRoom:
     def _bulk_write(self, ops: list, as_upserts: list, final: bool) -> None:
         """One ordered bulk write; if another writer inserted one of our new articles after our look-up
         (duplicate key), everything before it is written and the rest goes in as upserts."""
+        if not ops:  # a reprocess batch that changed nothing
+            return
         coll = journalled(self.collection) if final else self.collection
         try:
             try:
@@ -197,6 +240,18 @@ class ArticleRoom:
         for doc in self.collection.find({"urls": {"$in": wanted}}, {"urls": 1, "_id": 0}):
             found.update(doc.get("urls", ()))
         return found & set(wanted)
+
+    def fetched_at(self, urls: Iterable[str]) -> dict[str, datetime]:
+        """When the article stored under each of these URLs (its canonical one or one it was reached by) was
+        last fetched; URLs of no stored article are left out."""
+        wanted = list(dict.fromkeys(urls))
+        if not wanted:
+            return {}
+        out: dict[str, datetime] = {}
+        for doc in self.collection.find({"urls": {"$in": wanted}}, {"urls": 1, "fetchedAt": 1, "_id": 0}):
+            if isinstance(doc.get("fetchedAt"), datetime):
+                out.update(dict.fromkeys(set(doc.get("urls", ())) & set(wanted), doc["fetchedAt"]))
+        return out
 
     def find(self, canonical_url: str, projection: dict | None = None) -> dict | None:
         """The article stored under this canonical URL or reached by it."""
