@@ -9,7 +9,7 @@ PIP := $(BIN)/pip install -q -c $(LOCK)
 # What `make clean-data` deletes (the default data directory; pass DATA_DIR=… for another).
 DATA_DIR ?= var
 
-.PHONY: setup install demo test lint browser lock bench bench-crawl bench-extraction bench-dedup clean clean-data
+.PHONY: setup install demo test lint browser lock bench bench-crawl bench-extraction bench-dedup bench-console clean clean-data
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,10 @@ bench-extraction: $(VENV)/.bench-installed
 
 bench-dedup: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/dedup.py
+
+# ARTICLES=1000000 for the large store (takes about an hour to fill here).
+bench-console: setup
+	$(BIN)/python benchmarks/console.py --articles $(or $(ARTICLES),100000)
 
 # Build and tool leftovers only. Never the data directory ($(DATA_DIR): the database, logs, spill files): that
 # is `make clean-data`.

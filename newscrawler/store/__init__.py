@@ -50,6 +50,10 @@ REINDEX_FIELDS = {**{k: 1 for k in COVERAGE}, "canonicalUrl": 1, "headline": 1, 
                   "script": 1, "source": 1, "editor": 1, "authors": 1, "datePublished": 1, "_id": 0}
 
 
+# Articles `db reindex` reads at a time (its memory follows this, ~5 KB each).
+REINDEX_WINDOW = 2000
+
+
 class Store:
     def __init__(self, client: pymongo.MongoClient, db_name: str, uri: str,
                  server: EmbeddedServer | None = None, search_path: str | Path | None = None):
@@ -151,8 +155,9 @@ class Store:
         return {"articles": seen, "seconds": round(time.monotonic() - started, 1)}
 
     def _all_articles(self, total: int) -> Iterator[list[dict[str, Any]]]:
-        """Every article, in lists of a few thousand: undated ones, dates ahead of now, then windows of the
-        date index walking back (widened while they come back small) until `total` were seen."""
+        """Every article, in lists of about REINDEX_WINDOW: undated ones, dates ahead of now, then windows of
+        the date index walking back, each sized from the last one's density (an empty one doubles, up to
+        30 days), until `total` were seen."""
         coll = self.articles.collection
         now = datetime.now(UTC)
         seen = 0
@@ -160,17 +165,15 @@ class Store:
             docs = list(coll.find(query, REINDEX_FIELDS))
             seen += len(docs)
             yield docs
-        end, span = now, timedelta(days=7)
+        end, span = now, timedelta(days=1)
         oldest = datetime(1800, 1, 1, tzinfo=UTC)
         while seen < total and end > oldest:
             start = max(end - span, oldest)
             docs = list(coll.find({"datePublished": {"$gte": start, "$lt": end}}, REINDEX_FIELDS))
             seen += len(docs)
             yield docs
-            if len(docs) > 4000:
-                span = max(span / 2, timedelta(hours=1))
-            elif len(docs) < 1000:
-                span = min(span * 2, timedelta(days=3650))
+            factor = 2.0 if not docs else min(2.0, max(0.25, REINDEX_WINDOW / len(docs)))
+            span = min(max(span * factor, timedelta(minutes=10)), timedelta(days=30))
             end = start
 
     @property

@@ -24,7 +24,7 @@ from pymongo import DESCENDING
 from newscrawler.store.articles import ArticleRoom
 from newscrawler.store.filters import ArticleFilter, day_of, day_start
 from newscrawler.store.search import SearchIndex
-from newscrawler.store.stats import UNDATED, StatsRoom
+from newscrawler.store.stats import ALL, UNDATED, StatsRoom
 
 # What a list row shows; the article page reads the whole document.
 ROW_FIELDS = {"canonicalUrl": 1, "headline": 1, "datePublished": 1, "site": 1, "source": 1, "authors": 1,
@@ -76,9 +76,10 @@ class Listing:
             total = self.search.count(f, cap=capped_at)
             return Page(docs, offset, limit, max(total, offset + len(docs)),
                         total_capped=capped_at is not None and total >= capped_at)
-        total = self.count(f)
+        months = self._month_counts(f)
+        total = sum(n for _, n in months)
         docs: list[dict[str, Any]] = []
-        for window in self._windows(f, offset):
+        for window in self._windows(f, offset, months):
             docs += self._window_docs(f, window, projection, limit - len(docs))
             if len(docs) >= limit:
                 break
@@ -116,7 +117,7 @@ class Listing:
         first, last = self._range(f)
         dated = bool(f.since or f.until)
         per_month: dict[str, int] = defaultdict(int)
-        for doc in self.stats.months(f.site):
+        for doc in self.stats.months(f.site or ALL, parts=()):
             month = doc["month"]
             if month == UNDATED:
                 if not dated:
@@ -139,15 +140,16 @@ class Listing:
         lo, hi = max(first, f"{month}-01"), min(last, f"{month}-31")
         per_day: dict[str, int] = defaultdict(int)
         hours: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for doc in self.stats.days(f.site, lo, hi):
+        for doc in self.stats.days(f.site or ALL, lo, hi, parts=("hours",)):
             per_day[doc["day"]] += doc.get("n", 0)
             for hour, n in (doc.get("hours") or {}).items():
                 hours[doc["day"]][hour] += n
         return [(d, per_day[d], hours[d]) for d in sorted(per_day, reverse=True) if per_day[d] > 0]
 
-    def _windows(self, f: ArticleFilter, skip: int) -> Iterator[_Window]:
+    def _windows(self, f: ArticleFilter, skip: int, months: list[tuple[str, int]] | None = None
+                 ) -> Iterator[_Window]:
         """Narrow publication-time windows, newest first, starting where the `skip`-th article lies."""
-        for month, n in self._month_counts(f):
+        for month, n in self._month_counts(f) if months is None else months:
             if skip >= n:
                 skip -= n
                 continue
@@ -191,44 +193,46 @@ class Listing:
 
     # -- what the portals page and db stats show -------------------------------------------------------
 
-    def days(self, site: str | None = None, first: str = "", last: str = UNDATED) -> list[dict[str, Any]]:
-        """Per-day counters summed over portals (or of one), newest first: n, hours, scripts, fields."""
-        return _merge(self.stats.days(site, first, last), "day")
+    def days(self, site: str | None = None, first: str = "", last: str = UNDATED,
+             parts: tuple[str, ...] = ("hours", "scripts", "fields")) -> list[dict[str, Any]]:
+        """Per-day counters of all portals (or of one), newest first: n and the `parts` asked for."""
+        return _merge(self.stats.days(site or ALL, first, last, parts), "day")
 
-    def months(self, site: str | None = None) -> list[dict[str, Any]]:
-        return _merge(self.stats.months(site), "month")
+    def months(self, site: str | None = None,
+               parts: tuple[str, ...] = ("hours", "scripts", "fields")) -> list[dict[str, Any]]:
+        return _merge(self.stats.months(site or ALL, parts), "month")
 
     def recent_by_site(self, count: int) -> tuple[str | None, dict[str, list[dict[str, Any]]], dict[str, str]]:
         """For the portals overview, in two or three reads: the newest publication day of the store, each
         portal's counters of the `count` days up to it (newest first), and each portal's newest day."""
         latest_month: dict[str, str] = {}
-        for doc in self.stats.months():
+        for doc in self.stats.months(parts=()):
             if doc["month"] != UNDATED and doc.get("n", 0) > 0:
                 latest_month[doc["site"]] = max(latest_month.get(doc["site"], ""), doc["month"])
         if not latest_month:
             return None, {}, {}
         newest_month = max(latest_month.values())
-        last = max(d["day"] for d in self.stats.days(None, f"{newest_month}-01", f"{newest_month}-31")
+        last = max(d["day"] for d in self.stats.days(ALL, f"{newest_month}-01", f"{newest_month}-31", parts=())
                    if d.get("n", 0) > 0)
         first = (day_start(last) - timedelta(days=count - 1)).strftime("%Y-%m-%d")
         per_site: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for doc in self.stats.days(None, first, last):
+        for doc in self.stats.days(None, first, last, parts=()):
             if doc.get("n", 0) > 0:
                 per_site[doc["site"]].append(doc)
         newest = {site: docs[0]["day"] for site, docs in per_site.items()}
         for site, month in latest_month.items():
             if site not in newest:
-                newest[site] = self.stats.days(site, f"{month}-01", f"{month}-31")[0]["day"]
+                newest[site] = self.stats.days(site, f"{month}-01", f"{month}-31", parts=())[0]["day"]
         return last, dict(per_site), newest
 
     def recent_days(self, count: int, site: str | None = None) -> list[dict[str, Any]]:
         """The latest `count` publication days that have articles (undated left out), newest first, read a
         month at a time."""
         out: list[dict[str, Any]] = []
-        for month in self.months(site):
+        for month in self.months(site, parts=()):
             if month["month"] == UNDATED:
                 continue
-            out += self.days(site, f"{month['month']}-01", f"{month['month']}-31")
+            out += self.days(site, f"{month['month']}-01", f"{month['month']}-31", parts=())
             if len(out) >= count:
                 break
         return out[:count]

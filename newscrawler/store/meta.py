@@ -23,9 +23,12 @@ class MetaRoom:
         """Only `_id` is queried."""
 
     def store_id(self) -> str:
-        doc = self.collection.find_one_and_update(
-            {"_id": "store"}, {"$setOnInsert": {"storeId": uuid.uuid4().hex, "createdAt": datetime.now(UTC)}},
-            upsert=True, return_document=True)
+        doc = self.collection.find_one({"_id": "store"})
+        if doc is None:
+            # Two processes opening a new store at once both upsert; the first id written wins for both.
+            doc = self.collection.find_one_and_update(
+                {"_id": "store"}, {"$setOnInsert": {"storeId": uuid.uuid4().hex, "createdAt": datetime.now(UTC)}},
+                upsert=True, return_document=True)
         return doc["storeId"]
 
     def counters_complete(self) -> bool:

@@ -27,6 +27,9 @@ from newscrawler.store.connection import journalled
 from newscrawler.store.filters import DISPLAY_ZONE
 
 UNDATED = "undated"
+# The counters of all portals together, kept next to each portal's own: the unfiltered list and the totals
+# read one document per month (or day) instead of one per portal.
+ALL = "*"
 # The fields whose coverage the portals page charts: what extraction fills, apart from the two every stored
 # article has (its URL and body), plus whether its date is trusted.
 COVERAGE = tuple(f for f in schema.fields_of(stage="extract", stored=True, exported=True)
@@ -69,17 +72,21 @@ class Tally:
 
     def add(self, facts: Iterable[Facts], sign: int = 1) -> Tally:
         for f in facts:
-            for bucket in (self.daily[f.day, f.site], self.monthly[f.month, f.site]):
-                bucket["n"] += sign
-                bucket[f"scripts.{f.script}"] += sign
-                for name in f.present:
-                    bucket[f"fields.{name}"] += sign
-            if f.hour is not None:
-                self.daily[f.day, f.site][f"hours.{f.hour}"] += sign
+            for site in (f.site, ALL):
+                for bucket in (self.daily[f.day, site], self.monthly[f.month, site]):
+                    bucket["n"] += sign
+                    bucket[f"scripts.{f.script}"] += sign
+                    for name in f.present:
+                        bucket[f"fields.{name}"] += sign
+                if f.hour is not None:
+                    self.daily[f.day, site][f"hours.{f.hour}"] += sign
         return self
 
     def parts(self) -> tuple[tuple[str, dict], tuple[str, dict]]:
         return ("day", self.daily), ("month", self.monthly)
+
+
+PARTS = ("hours", "scripts", "fields")
 
 
 class StatsRoom:
@@ -114,22 +121,28 @@ class StatsRoom:
 
     # -- reads ----------------------------------------------------------------------------------------
 
-    def months(self, site: str | None = None) -> list[dict[str, Any]]:
-        """Every month's counters (one document per month and portal), newest first."""
-        query = {"site": site, "month": {"$gte": ""}} if site else {"month": {"$gte": ""}}
-        return sorted(self.monthly.find(query, {"_id": 0}), key=lambda d: (d["month"], d["site"]), reverse=True)
+    def months(self, site: str | None = None, parts: tuple[str, ...] = PARTS) -> list[dict[str, Any]]:
+        """Every month's counters, newest first: of one portal, of all together (ALL), or (None) one document
+        per month and portal. `parts`: which of hours/scripts/fields to read besides the count."""
+        return self._read(self.monthly, "month", site, {"$gte": ""}, parts)
 
-    def days(self, site: str | None = None, first: str = "", last: str = UNDATED) -> list[dict[str, Any]]:
-        """The counters of the days in [first, last] (one document per day and portal), newest first."""
-        query: dict[str, Any] = {"day": {"$gte": first, "$lte": last}}
-        if site:
-            query = {"site": site, **query}
-        return sorted(self.daily.find(query, {"_id": 0}), key=lambda d: (d["day"], d["site"]), reverse=True)
+    def days(self, site: str | None = None, first: str = "", last: str = UNDATED,
+             parts: tuple[str, ...] = PARTS) -> list[dict[str, Any]]:
+        """The counters of the days in [first, last], newest first (site as for `months`)."""
+        return self._read(self.daily, "day", site, {"$gte": first, "$lte": last}, parts)
+
+    @staticmethod
+    def _read(coll, key: str, site: str | None, bounds: dict, parts: tuple[str, ...]) -> list[dict[str, Any]]:
+        # {site, key range} walks the (site, key) index; {key range} the key index.
+        query: dict[str, Any] = {"site": site, key: bounds} if site else {key: bounds}
+        fields = {"_id": 0, key: 1, "site": 1, "n": 1, **{p: 1 for p in parts}}
+        docs = [d for d in coll.find(query, fields) if site or d["site"] != ALL]
+        return sorted(docs, key=lambda d: (d[key], d["site"]), reverse=True)
 
     def totals(self) -> dict[str, int]:
         """Articles per portal."""
         out: dict[str, int] = defaultdict(int)
-        for doc in self.months():
+        for doc in self.months(parts=()):
             out[doc["site"]] += doc.get("n", 0)
         return {site: n for site, n in sorted(out.items()) if n}
 

@@ -293,14 +293,15 @@ class Console:
         recent = self.store.listing.recent_days(1, site)
         end = recent[0]["day"] if recent else datetime.now(DISPLAY_ZONE).strftime("%Y-%m-%d")
         first = (day_start(end) - timedelta(days=days - 1)).strftime("%Y-%m-%d")
-        per_day = self.store.listing.days(site, first, end)
-        months = [m for m in reversed(self.store.listing.months(site)) if m["month"] != UNDATED]
-        undated = [m for m in self.store.listing.months(site) if m["month"] == UNDATED]
+        per_day = self.store.listing.days(site, first, end, parts=())
+        all_months = self.store.listing.months(site, parts=("fields",))
+        months = [m for m in reversed(all_months) if m["month"] != UNDATED]
+        undated = sum(m["n"] for m in all_months if m["month"] == UNDATED)
         coverage = {f: [m["fields"].get(f, 0) / m["n"] if m["n"] else None for m in months] for f in COVERAGE}
         labels = [m["month"] for m in months]
         return self.render(
             "portal.html", site=site, name=getattr(profile, "name", ""), days=days, first=first, end=end,
-            total=self.store.counters.totals().get(site, 0), undated=undated[0]["n"] if undated else 0,
+            total=sum(m["n"] for m in all_months), undated=undated,
             day_chart=charts.bar_chart(_day_series(per_day, days, end), label=f"{site}: articles per day"),
             coverage_chart=charts.line_chart(labels, {f: coverage[f] for f in CHARTED},
                                              label=f"{site}: share of articles with each field, per month"),
