@@ -22,7 +22,7 @@ from newscrawler.profiles import load_profiles
 CORPUS = Path(os.environ.get("NEWSCRAWLER_CORPUS")
               or Path(__file__).resolve().parents[1].parent / "shared" / "corpus")
 
-replay = pytest.importorskip("newscrawler.replay")
+replay = pytest.importorskip("newscrawler_replay")
 
 # The control characters lxml refuses in text ("All strings must be XML compatible").
 XML_UNSAFE = {chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))} | {"\ufffe", "\uffff"}

@@ -135,7 +135,12 @@ def xml_safe(text: str, body: bytes | None = None, encoding: str | None = None) 
         suspect = _UNSAFE_CHAR.search(text) is not None
     if suspect:
         text = _UNSAFE_CHAR.sub(_replace_unsafe, text)
-    return _UNSAFE_REF.sub(_replace_unsafe, text)
+    # Again until none is left: removing one reference can join the text around it into another
+    # ("&#xff&#xfffe;fe;" → "&#xfffe;").
+    removed = 1
+    while removed:
+        text, removed = _UNSAFE_REF.subn(_replace_unsafe, text)
+    return text
 
 
 def _try(body: bytes, enc: str) -> str | None:

@@ -65,7 +65,9 @@ class ReprocessSpider(PortalSpider):
         "DOWNLOADER_MIDDLEWARES": {"newscrawler.spiders.reprocess.ArchivedPages": 10},
         "SPIDER_MIDDLEWARES": {"newscrawler.spiders.reprocess.StoredLater": 900,
                                "newscrawler.middlewares.IncrementalCrawl": None},
-        "EXTENSIONS": {"newscrawler.extensions.archive.PageArchive": None},
+        # Archived pages say nothing about a portal's health today: no verdict, no baseline, no alert.
+        "EXTENSIONS": {"newscrawler.extensions.archive.PageArchive": None,
+                       "newscrawler.monitors.extension.PortalHealth": None},
     }
 
     def __init__(self, site: str | None = None, since: str | None = None, until: str | None = None,
