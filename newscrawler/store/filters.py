@@ -3,8 +3,8 @@ share. Plain values only; the names people type (a source alias, a day) are reso
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 # Days, the per-day stats and the `since`/`until` of every filter are days in this zone: where the shipped
@@ -42,12 +42,6 @@ class ArticleFilter:
         script); portal and date filters are answered from the articles and their per-day counters."""
         return bool(self.q or self.source or self.author or self.editor or self.script)
 
-    def without(self, *names: str) -> ArticleFilter:
-        return replace(self, **{n: None for n in names})
-
-    def is_empty(self) -> bool:
-        return all(getattr(self, f.name) is None for f in fields(self))
-
 
 def day_start(day: str) -> datetime:
     """00:00 of a YYYY-MM-DD day in the display zone; ValueError names the bad value."""
@@ -59,7 +53,3 @@ def day_start(day: str) -> datetime:
 
 def day_of(moment: datetime) -> str:
     return moment.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d")
-
-
-def next_day(day: str) -> str:
-    return (datetime.strptime(day, "%Y-%m-%d") + timedelta(days=1)).strftime("%Y-%m-%d")

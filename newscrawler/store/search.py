@@ -5,9 +5,9 @@ MongoDB server cannot answer without scanning.
 Why SQLite FTS5 and not a token field in MongoDB: on the embedded server (SecantusDB, a Python server) every
 index entry costs ~35-60 µs to write (its WiredTiger keys are packed in Python), and a median real article
 (`../shared/corpus/zh-news-dev`: 2,557 characters) has ~1,400 distinct character bigrams, so a multikey
-bigram field would cost 50-85 ms per article written — about 20x the rest of the store's write — and the
+bigram field would cost 50-90 ms per article written — about 20x the rest of the store's write — and the
 server rewrites every index entry of a document on any update (a re-crawl that only marks an article seen
-again). FTS5, in Python's standard library, indexes the same article in ~1.5 ms, answers a query's first
+again). FTS5, in Python's standard library, indexes the same article in ~2 ms, answers a query's first
 page in under a millisecond and stays off the database server entirely. The same code serves a real
 MongoDB. The index is derived data: it lives next to the data directory (`DATA_DIR/search/<db>.sqlite3`),
 is written by the store with every batch of articles, and `newscrawler db reindex` rebuilds it from MongoDB.
