@@ -30,6 +30,8 @@ def cmd_web(args) -> int:
     from newscrawler.web.access import Access, AccessError
     from newscrawler.web.app import Console
 
+    # Stop on SIGTERM as on Ctrl-C from the start, so the embedded server this command may start is stopped too.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         access = Access.from_environment(args.host)
     except AccessError as exc:
@@ -53,7 +55,6 @@ def cmd_web(args) -> int:
         if missing:
             print(f"newscrawler: the {' and '.join(missing)} do not cover older articles: run "
                   "`newscrawler db reindex`", file=sys.stderr)
-        signal.signal(signal.SIGTERM, _interrupt)
         print(f"console: http://{host}:{server.effective_port}/ on {store.display_uri}; Ctrl-C stops it", flush=True)
         try:
             server.run()

@@ -151,6 +151,7 @@ class Store:
                 progress(f"{seen:,} of {total:,} articles")
         self.counters.replace_all(tally)
         self.meta.set_counters_complete(True)
+        self.search.optimize()
         self.search.claim(store_id, complete=True)
         return {"articles": seen, "seconds": round(time.monotonic() - started, 1)}
 

@@ -207,6 +207,12 @@ class SearchIndex:
         conn.executescript(SCHEMA)
         conn.execute("VACUUM")
 
+    def optimize(self) -> None:
+        """Merge the FTS5 tables' segments into one (after a rebuild: smaller, and queries read one b-tree)."""
+        with self._conn() as conn:
+            for table in ("heads", "texts"):
+                conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
+
     def size(self) -> int:
         return self._conn().execute("SELECT count(*) FROM docs").fetchone()[0]
 
