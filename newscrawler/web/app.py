@@ -240,14 +240,18 @@ class Console:
             raise BadRequest(f"before: {exc}") from None
         since = until - timedelta(days=days)
         page_no = _int(request.get("page"), "page", 1, minimum=1)
-        clusters = sorted((c for c in self.store.fingerprints.recent_clusters(since, until) if c["size"] > 1),
+        grown, reached = self.store.fingerprints.recent_clusters(since, until)
+        clusters = sorted((c for c in grown if c["size"] > 1),
                           key=lambda c: (c["size"], c.get("updatedAt") or datetime.min.replace(tzinfo=UTC)),
                           reverse=True)
         pages = max(1, math.ceil(len(clusters) / STORIES_PER_PAGE))
         shown = clusters[(page_no - 1) * STORIES_PER_PAGE: page_no * STORIES_PER_PAGE]
+        older = reached.astimezone(DISPLAY_ZONE)
+        older_day = older.strftime("%Y-%m-%d") if older == day_start(older.strftime("%Y-%m-%d")) else \
+            (older + timedelta(days=1)).strftime("%Y-%m-%d")
         return self.render("stories.html", clusters=shown, total=len(clusters), days=days, page_no=page_no,
-                           pages=pages, since=since, until=until, before=before,
-                           older=(since.astimezone(DISPLAY_ZONE)).strftime("%Y-%m-%d"))
+                           pages=pages, since=reached, until=until, before=before, cut=reached > since,
+                           older=older_day)
 
     def runs(self, request: Request) -> Response:
         before = request.get("before")
