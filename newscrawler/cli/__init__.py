@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 
@@ -33,20 +34,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return _main(argv)[0]
+
+
+def _main(argv: list[str] | None) -> tuple[int, argparse.Namespace]:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()
-        return code
+        return code, args
     except KeyboardInterrupt:
-        return 130
+        return 130, args
     except BrokenPipeError:
         # The reader went away (`newscrawler db find … | head -1`): what it wanted was printed. Point stdout
         # at /dev/null so the interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return 0, args
+
+
+def run() -> None:
+    """The `newscrawler` program. A command that only reads (db stats, find, show, …; `exit_fast` in its
+    defaults) ends the process as soon as its output is flushed and its store closed: at interpreter exit
+    pymongo joins its monitor threads, which look up only every 0.5 s (a ping and exit took 1.04 s, against
+    0.51 s ending at once, on this machine)."""
+    code, args = _main(None)
+    if getattr(args, "exit_fast", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
