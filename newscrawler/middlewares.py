@@ -19,7 +19,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from newscrawler import signals
-from newscrawler.extensions.store import store_of
+from newscrawler.extensions.store import require_run, store_of
 from newscrawler.store import Store
 
 LISTING_KINDS = ("home", "column")
@@ -43,6 +43,7 @@ class IncrementalCrawl:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalCrawl:
+        require_run(crawler)  # only a crawl run reads or writes the database
         return cls(crawler)
 
     async def process_spider_output(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:

@@ -19,6 +19,7 @@ DOWNLOAD_DELAY = 0.5
 DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+# Wired below as ProfileAutoThrottle, which never goes under a portal's own download_delay.
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
@@ -29,10 +30,26 @@ CONCURRENT_ITEMS = 16
 REDIRECT_ENABLED = True
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote control listens for commands like Telnet did; nothing here uses it.
+REMOTE_CONTROL_ENABLED = False
 # Article pages are small; a 10 MB page is not news.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 
+# `scrapy crawl` runs through the same run frame as `newscrawler crawl` (lock, log file, record, exit status).
+COMMANDS_MODULE = "newscrawler.commands"
+
+DOWNLOADER_MIDDLEWARES = {
+    # Each portal's requests stay on its profile's hosts, redirects included (after RedirectMiddleware, 600,
+    # so it sees a 3xx before it is followed); replaces Scrapy's one-list-per-spider OffsiteMiddleware.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "newscrawler.offsite.PortalOffsite": 650,
+}
+# Scrapy's HTTP/1.1 handler, whose open connections can be aborted when a stopping run's grace has passed.
+DOWNLOAD_HANDLERS = {
+    "http": "newscrawler.stopping.AbortableHTTP11DownloadHandler",
+    "https": "newscrawler.stopping.AbortableHTTP11DownloadHandler",
+}
 SPIDER_MIDDLEWARES = {
     # Skips stored articles and dead links, stops a column's walk at the first page with nothing new.
     "newscrawler.middlewares.IncrementalCrawl": 950,
@@ -44,12 +61,16 @@ ITEM_PIPELINES = {
     "newscrawler.pipelines.store.StorePipeline": 900,
 }
 EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "newscrawler.throttle.ProfileAutoThrottle": 0,
     # The crawl's one Store (crawler.get_extension(StoreExtension).store), closed when the engine stops.
     "newscrawler.extensions.store.StoreExtension": 0,
     # Per-portal health monitors (newscrawler/monitors): judge each portal at the end of every run, record its
     # state in the store, alert on a change; the run's exit status comes from them.
     "newscrawler.monitors.extension.PortalHealth": 50,
     "newscrawler.extensions.run.RunRecorder": 100,
+    # At the deadline or a stop signal, downloads still open after a few seconds are aborted.
+    "newscrawler.stopping.StopGrace": 200,
     # Keeps every fetched article page in DATA_DIR/archive/<run>.warc.gz for `newscrawler reprocess`.
     "newscrawler.extensions.archive.PageArchive": 200,
 }
@@ -66,6 +87,19 @@ DEDUP_BATCH_SIZE = 100
 DEDUP_MAX_WAIT = 0.2
 # The run's log file, named in the run record (set by `newscrawler crawl` / `import`).
 NEWSCRAWLER_LOG_FILE = ""
+# Set by the run frame (newscrawler/cli/common.py) of `newscrawler crawl`/`import` and `scrapy crawl`, which
+# hold the data directory's lock: only then do components read or write the database or record the run.
+NEWSCRAWLER_RUN = False
+NEWSCRAWLER_HOST = ""
+# The run closes gracefully at this deadline (`4h`, `90m`, seconds; 0 = none) and exits 5, so a hung run
+# never holds the lock over the next night's. Also --max-runtime and the environment variable of this name.
+NEWSCRAWLER_MAX_RUNTIME = "4h"
+# Seconds the graceful close at the deadline may take before the run is stopped at once (spilling what is
+# not written), so that even a hung database write never keeps the lock.
+NEWSCRAWLER_STOP_GRACE = 120
+# Run logs and loaded spill files (`*.jsonl.loaded`) older than this are deleted when a run starts
+# (0 = keep forever). Also the environment variable of this name.
+NEWSCRAWLER_LOG_RETENTION_DAYS = 30
 # True when crawling a local replay: the profiles' per-portal delays and concurrency are not applied.
 NEWSCRAWLER_IGNORE_POLITENESS = False
 # Follow column pagination past pages whose articles are all known (set by --backfill).

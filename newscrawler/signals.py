@@ -5,10 +5,15 @@ fetch_failed(url, kind, reason, site, status)
     "extraction"; `status` the HTTP status when there was a response. The run recorder keeps it in the run
     record; the incremental-crawl middleware remembers dead article links.
 
+abort_downloads()
+    The run is stopping (deadline or signal) and its grace has passed: the HTTP handler aborts the
+    connections still open (newscrawler/stopping.py). Handlers return how many they aborted.
+
 articles_written(counts)
     A batch was written to the store; `counts` is its store.WriteCounts (what was new, updated, and which
     fields of which articles changed). `newscrawler reprocess` reports from it.
 """
 
 fetch_failed = object()
+abort_downloads = object()
 articles_written = object()

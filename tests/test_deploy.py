@@ -19,22 +19,120 @@ from packaging.utils import canonicalize_name
 REPO = Path(__file__).resolve().parents[1]
 
 
+COMPOSE = REPO / "docker-compose.yml"
+
+
+def _compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
 def test_compose_runs_authenticated_mongod_with_a_volume_and_the_crawler_against_it():
-    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    compose = _compose()
     services = compose["services"]
     mongo, crawler = services["mongo"], services["crawler"]
     assert mongo["image"].startswith("mongo:")
     assert "--auth" in mongo["command"]
-    assert "MONGO_INITDB_ROOT_PASSWORD" in mongo["environment"]
     assert any(v.endswith(":/data/db") for v in mongo["volumes"])
-    assert set(compose["volumes"]) >= {v.split(":")[0] for v in mongo["volumes"]}
-    uri = crawler["environment"]["MONGO_URI"]
-    assert re.match(r"mongodb://\$\{MONGO_USER[^}]*\}:\$\{MONGO_PASSWORD[^}]*\}@mongo:27017/", uri)
+    assert set(compose["volumes"]) >= {v.split(":")[0] for v in mongo["volumes"] + crawler["volumes"]
+                                        if not v.startswith(".")}
     assert crawler["depends_on"]["mongo"]["condition"] == "service_healthy"
-    assert crawler["command"] == ["crawl"] and crawler["entrypoint"] == ["newscrawler"]
-    # The password comes from the environment, never from the file.
-    assert "MONGO_PASSWORD:?" in (REPO / "docker-compose.yml").read_text()
+    assert crawler["entrypoint"] == ["newscrawler"]
     assert (REPO / "Dockerfile").is_file()
+
+
+def test_compose_passwords_are_secret_files_so_down_needs_no_variable():
+    text = COMPOSE.read_text()
+    # No variable the file cannot do without (`${X:?…}` made even `docker compose down` fail without it), and
+    # no password in the environment of either service.
+    assert "${" not in text
+    mongo, crawler = (_compose()["services"][s] for s in ("mongo", "crawler"))
+    for service in (mongo, crawler):
+        assert not any("PASSWORD" in k and not k.endswith("_FILE") for k in service["environment"]), service
+        assert "MONGO_URI" not in service["environment"]
+    assert mongo["environment"]["MONGO_INITDB_ROOT_PASSWORD_FILE"] == "/run/secrets/mongo_root_password"
+    secrets = _compose()["secrets"]
+    # (mongo-express's read-only user and its sign-in: tests/test_console_deploy.py)
+    assert {k: v["file"] for k, v in secrets.items()} == {"mongo_root_password": "./secrets/mongo_root_password",
+                                                          "mongo_crawler_password": "./secrets/mongo_crawler_password",
+                                                          "mongo_reader_password": "./secrets/mongo_reader_password",
+                                                          "mongo_express_password": "./secrets/mongo_express_password"}
+    assert crawler["secrets"] == ["mongo_crawler_password"], "the crawler must not see the administrator's password"
+    assert "secrets/" in (REPO / ".gitignore").read_text().split() and "secrets" in (REPO / ".dockerignore").read_text()
+
+
+def test_the_crawler_connects_as_its_own_readwrite_user_created_by_the_init_script(tmp_path):
+    mongo, crawler = (_compose()["services"][s] for s in ("mongo", "crawler"))
+    env = crawler["environment"]
+    assert env["MONGO_USER"] == mongo["environment"]["MONGO_CRAWLER_USER"] != mongo["environment"][
+        "MONGO_INITDB_ROOT_USERNAME"]
+    assert env["MONGO_PASSWORD_FILE"] == mongo["environment"]["MONGO_CRAWLER_PASSWORD_FILE"]
+    assert env["MONGO_AUTH_SOURCE"] == env["NEWSCRAWLER_DB"] == mongo["environment"]["NEWSCRAWLER_DB"]
+    assert "./docker/mongo-init:/docker-entrypoint-initdb.d:ro" in mongo["volumes"]
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the init script is not run")
+    # Run the init script as mongosh would, with a `db` that records what it is asked to do.
+    password_file = tmp_path / "pw"
+    password_file.write_text("p@ss:w/rd%\n")
+    runner = tmp_path / "run.js"
+    runner.write_text("""
+const vm = require("vm"), fs = require("fs");
+const calls = [];
+const db = {getSiblingDB: (name) => ({getName: () => name, createUser: (u) => calls.push({db: name, ...u})})};
+try {
+  vm.runInNewContext(fs.readFileSync(process.argv[2], "utf8"), {db, require, process, print: () => {}});
+  console.log(JSON.stringify(calls));
+} catch (e) { console.log(JSON.stringify({error: String(e.message)})); }
+""")
+    script = str(REPO / "docker" / "mongo-init" / "10-crawler-user.js")
+    init_env = {**os.environ, **{k: v for k, v in mongo["environment"].items() if k != "MONGO_CRAWLER_PASSWORD_FILE"},
+                "MONGO_CRAWLER_PASSWORD_FILE": str(password_file)}
+    out = subprocess.run([node, str(runner), script], capture_output=True, text=True, env=init_env, timeout=60)
+    assert json.loads(out.stdout) == [{"db": "newscrawler", "user": "newscrawler", "pwd": "p@ss:w/rd%",
+                                       "roles": [{"role": "readWrite", "db": "newscrawler"}]}], out.stderr
+    password_file.write_text("")
+    out = subprocess.run([node, str(runner), script], capture_output=True, text=True, env=init_env, timeout=60)
+    assert "is empty" in json.loads(out.stdout)["error"]
+
+
+def test_compose_schedules_the_nightly_crawl_and_the_daily_recheck_in_the_stack():
+    from newscrawler.cli.schedule import parse_job
+
+    crawler = _compose()["services"]["crawler"]
+    command = crawler["command"]
+    assert command[0] == "schedule"
+    jobs = [parse_job(command[i + 1]) for i, arg in enumerate(command) if arg == "--job"]
+    assert sorted(job.args for job in jobs) == [["crawl"], ["crawl", "--recheck"]]
+    assert crawler["restart"] == "unless-stopped" and crawler["init"] is True
+    assert crawler["stop_signal"] == "SIGTERM" and crawler["stop_grace_period"]
+    assert crawler["environment"]["NEWSCRAWLER_MAX_RUNTIME"] and crawler["environment"]["TZ"]
+    # Room for the web console's mongo-express service (issue 10).
+    assert "mongo-express" in COMPOSE.read_text()
+
+
+def _compose_tool() -> list[str] | None:
+    """`docker compose` (the plugin) or `docker-compose` (v1, Debian's package), whichever is installed."""
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+def test_docker_compose_config_accepts_the_file_with_no_variable_and_no_secret_file(tmp_path):
+    """What `docker compose down` parses first: no password variable, no secret file, no engine needed."""
+    tool = _compose_tool()
+    if tool is None:
+        pytest.skip("neither the docker compose plugin nor docker-compose is installed")
+    shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
+    shutil.copytree(REPO / "docker", tmp_path / "docker")
+    env = {k: v for k, v in os.environ.items() if "MONGO" not in k and "PASSWORD" not in k}
+    done = subprocess.run([*tool, "config"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    resolved = yaml.safe_load(done.stdout)
+    assert resolved["services"]["crawler"]["command"][0] == "schedule"
+    secrets = resolved["services"]["crawler"]["secrets"]
+    assert [s["source"] if isinstance(s, dict) else s for s in secrets] == ["mongo_crawler_password"]
 
 
 # ---------------------------------------------------------------- production install, lock, image, licence

@@ -321,7 +321,7 @@ def _article(site: str, n: int, **kw) -> Article:
 def _health(store):
     """A real crawler whose StoreExtension opens the test database, and its PortalHealth extension."""
     crawler = get_crawler(settings_dict={
-        "MONGO_URI": store.uri, "MONGO_DATABASE": store.db.name,
+        "MONGO_URI": store.uri, "MONGO_DATABASE": store.db.name, "NEWSCRAWLER_RUN": True,
         "EXTENSIONS": {"newscrawler.extensions.store.StoreExtension": 0,
                        "newscrawler.monitors.extension.PortalHealth": 50}})
     crawler.stats.open_spider()

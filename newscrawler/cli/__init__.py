@@ -9,7 +9,8 @@ import os
 import sys
 
 # module name → the subcommand(s) it adds; imported lazily so `newscrawler extract` does not load Scrapy.
-SUBCOMMAND_MODULES = ("crawl", "demo", "db", "extract", "importer", "replay", "reprocess", "web")
+SUBCOMMAND_MODULES = ("crawl", "schedule", "check", "demo", "db", "extract", "importer", "replay", "reprocess",
+                      "web")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,12 +41,17 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> tuple[int, argparse.Namespace]:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from newscrawler.cli.common import EXIT_SIGINT, Interrupted
+
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()
         return code, args
     except KeyboardInterrupt:
-        return 130, args
+        return EXIT_SIGINT, args
+    except Interrupted as exc:  # SIGTERM/SIGINT while a job was starting: it has cleaned up
+        print(f"newscrawler: stopped by {exc}", file=sys.stderr)
+        return exc.code, args
     except BrokenPipeError:
         # The reader went away (`newscrawler db find … | head -1`): what it wanted was printed. Point stdout
         # at /dev/null so the interpreter's final flush does not raise again.

@@ -8,18 +8,29 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from newscrawler import config
-from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_recorder, run_spider
+from newscrawler.cli.common import (
+    EXIT_USAGE,
+    Interrupted,
+    Job,
+    JobRefused,
+    parse_duration,
+    project_settings,
+    refused,
+    report,
+)
 from newscrawler.cli.replay import add_fault_option, import_replay, parse_faults
 from newscrawler.profiles import ProfileError, select_profiles
-from newscrawler.store import naming_database, redact_uri
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("crawl", help="crawl portals into the store (one cron-ready run)",
                        description="Crawl the named portals (default: every enabled profile) into MongoDB. "
-                                   "Exit 0 on success; non-zero when a portal failed outright or nothing "
-                                   "could be stored; 4 when a portal is degraded (see `newscrawler db health`).")
+                                   "Exit 0 on success; 1 a portal failed outright, 2 nothing could be stored "
+                                   "(or a usage error), 3 the database failed, 4 a portal is degraded (see "
+                                   "`newscrawler db health`), 5 stopped at the run deadline, 75 another crawl "
+                                   "holds the lock, 130/143 stopped by SIGINT/SIGTERM. When stdout is not a "
+                                   "terminal (cron) a successful run prints nothing and any other prints a short "
+                                   "summary; the log file keeps everything.")
     p.add_argument("sites", nargs="*", metavar="SITE", help="portal short names, e.g. jzrb dahe")
     p.add_argument("--backfill", action="store_true",
                    help="page through columns past pages whose articles are all known")
@@ -30,6 +41,9 @@ def add_parser(sub) -> None:
                         "(served from 127.0.0.1 for this run; see `replay generate`) or the http:// address "
                         "of a running `replay serve`; a directory needs the development install")
     add_fault_option(p, needs="with --replay DIR: ")
+    p.add_argument("--max-runtime", metavar="DURATION",
+                   help="close the run gracefully after this long and exit 5, e.g. 4h, 90m, 1h30m, 600 (seconds); "
+                        "0 = no limit (default: $NEWSCRAWLER_MAX_RUNTIME, else 4h)")
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(func=run)
 
@@ -49,8 +63,24 @@ def run(args) -> int:
             print(f"newscrawler crawl: --replay {args.replay} holds no recording (make one with `newscrawler replay "
                   f"generate {args.replay}`)", file=sys.stderr)
             return EXIT_USAGE
+    overrides = {"NEWSCRAWLER_BACKFILL": args.backfill, "NEWSCRAWLER_RECHECK": args.recheck}
+    max_runtime = getattr(args, "max_runtime", None)
+    if max_runtime is not None:
+        try:
+            parse_duration(max_runtime)
+        except ValueError as exc:
+            print(f"newscrawler crawl: --max-runtime {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        overrides["NEWSCRAWLER_MAX_RUNTIME"] = max_runtime
+    return crawl_job(args, args.sites or None, project_settings(overrides),
+                     replay=(args.replay, replay_server, faults) if args.replay else None)
+
+
+def crawl_job(args, sites: list[str] | None, settings, replay: tuple | None = None, **spider_args) -> int:
+    """One crawl run, for `newscrawler crawl` and `scrapy crawl portal` alike: the portals checked first,
+    then the lock, the log file, the store, the spider, the run record, the summary and the exit status."""
     try:
-        profiles = select_profiles(args.sites or None)
+        profiles = select_profiles(sites)
     except ProfileError as exc:
         print(f"newscrawler: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -58,15 +88,22 @@ def run(args) -> int:
         print("newscrawler: no enabled portal profile to crawl", file=sys.stderr)
         return EXIT_USAGE
     try:
-        with Job(args, "crawl") as job:
+        parse_duration(settings.get("NEWSCRAWLER_MAX_RUNTIME"))
+    except ValueError as exc:
+        print(f"newscrawler: NEWSCRAWLER_MAX_RUNTIME {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with Job(args, "crawl", settings) as job:
             logging.getLogger("newscrawler").info("crawling %s into %s; log file %s", ", ".join(
                 p.site for p in profiles), job.store.display_uri, job.log_file)
-            overrides = {**job.settings(), "NEWSCRAWLER_BACKFILL": args.backfill, "NEWSCRAWLER_RECHECK": args.recheck}
-            if args.replay:
-                overrides.update(replay_settings(job.stack, args.replay, replay_server, faults))
-            return crawl(profiles=[p.site for p in profiles], overrides=overrides)
+            overrides = replay_settings(job.stack, replay[0], *replay[1:]) if replay else {}
+            crawler = job.run("portal", overrides, site=",".join(p.site for p in profiles), **spider_args)
+            return report(job, crawler, job.store.display_uri)
     except JobRefused as exc:
         return refused(exc)
+    except Interrupted as exc:
+        print(f"newscrawler: {exc} before the crawl started; nothing was fetched", file=sys.stderr)
+        return exc.code
 
 
 def replay_settings(stack: ExitStack, replay: str, server_class: type | None = None, faults: list = ()) -> dict:
@@ -85,18 +122,3 @@ def replay_settings(stack: ExitStack, replay: str, server_class: type | None = N
     return {"NEWSCRAWLER_IGNORE_POLITENESS": True, "AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0,
             "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16}
 
-
-def crawl(profiles: list[str], overrides: dict) -> int:
-    """Run the portal spider once in this process and return the run's exit status."""
-    crawler = run_spider("portal", overrides, site=",".join(profiles))
-    recorder = run_recorder(crawler)
-    if recorder is None or recorder.result is None:
-        print("newscrawler: the crawl did not start; see the log above", file=sys.stderr)
-        return 1
-    result = recorder.result
-    a = result["articles"]
-    database = naming_database(redact_uri(overrides["MONGO_URI"]), config.database_name())
-    print(f"run {recorder.run_id}: {result['message']}; pages fetched {result['pagesFetched']}, articles new "
-          f"{a['new']}, updated {a['updated']}, unchanged {a['unchanged']}, dropped {a['dropped']}, "
-          f"errors {result['errorCount']}; database {database}")
-    return result["exitCode"]

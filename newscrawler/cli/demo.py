@@ -40,7 +40,7 @@ def run(args) -> int:
         print(f"recording the portal replay into {recording} …", file=sys.stderr)
         manifest = replay.generate(recording, articles_per_site=args.articles_per_site)
     code = crawl_cmd.run(argparse.Namespace(data_dir=args.data_dir, sites=[], backfill=False, recheck=False, fault=None,
-                                            replay=str(recording), log_level="WARNING"))
+                                            replay=str(recording), log_level="WARNING", quiet=False))
     store = open_store(args)
     if store is None:
         return EXIT_STORE

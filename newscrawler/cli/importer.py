@@ -6,9 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from newscrawler import config
-from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_recorder, run_spider
-from newscrawler.store import naming_database, redact_uri
+from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_recorder
 
 EXIT_NOTHING_IMPORTED = 1
 
@@ -43,25 +41,24 @@ def run(args) -> int:
         return EXIT_USAGE
     try:
         with Job(args, "import") as job:
-            return import_pages([str(Path(p).resolve()) for p in args.paths], args.url_map, job.settings())
+            return import_pages(job, [str(Path(p).resolve()) for p in args.paths], args.url_map)
     except JobRefused as exc:
         return refused(exc)
 
 
-def import_pages(paths: list[str], url_map: str | None, overrides: dict) -> int:
+def import_pages(job: Job, paths: list[str], url_map: str | None) -> int:
     """Run the import spider once in this process; 0 when pages were imported and stored."""
     from newscrawler.spiders.importer import ImportSpider
 
-    crawler = run_spider(ImportSpider, overrides, paths=paths, url_map=url_map)
+    crawler = job.run(ImportSpider, {}, paths=paths, url_map=url_map)
     stats = crawler.stats.get_stats() if crawler.stats else {}
     pages = stats.get("import/pages", 0)
     new, updated, unchanged = (stats.get(f"articles/{k}", 0) for k in ("new", "updated", "unchanged"))
     dropped = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("item_dropped_reasons/")}
     dedup = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("dedup/")}
-    database = naming_database(redact_uri(overrides["MONGO_URI"]), config.database_name())
     print(f"imported {pages} pages: articles new {new}, updated {updated}, unchanged {unchanged}, "
           f"dropped {sum(dropped.values())} {dropped or ''}; duplicates {dedup or '{}'}; "
-          f"errors {stats.get('errors/import', 0)}; database {database}")
+          f"errors {stats.get('errors/import', 0)}; database {job.store.display_uri}")
     logging.getLogger("newscrawler").info("import finished: %s", stats)
     recorder = run_recorder(crawler)
     if recorder is not None and recorder.result is not None and recorder.result["exitCode"]:

@@ -8,7 +8,7 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_recorder, run_spider
+from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_recorder
 from newscrawler.profiles import ProfileError, select_profiles
 from newscrawler.store import redact_uri
 
@@ -57,7 +57,7 @@ def run(args) -> int:
             spider_args = {"site": ",".join(p.site for p in profiles),
                            "since": args.since.isoformat() if args.since else None,
                            "until": args.until.isoformat() if args.until else None}
-            crawler = run_spider(ReprocessSpider, job.settings(), **spider_args)
+            crawler = job.run(ReprocessSpider, {}, **spider_args)
             return report(crawler, args, job.settings()["MONGO_URI"])
     except JobRefused as exc:
         return refused(exc)

@@ -23,6 +23,7 @@ from scrapy.http import Request, Response
 
 from newscrawler import config
 from newscrawler.archive import ArchiveWriter, archive_dir, keep_days, prune
+from newscrawler.extensions.store import require_run
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class PageArchive:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageArchive:
+        require_run(crawler)  # pages fetched by `scrapy shell`, `parse` … are not a run's to archive
         return cls(crawler)
 
     def spider_opened(self, spider) -> None:

@@ -2,12 +2,18 @@
 
 Components find it with `crawler.get_extension(StoreExtension).store` (opened on first use); it is closed,
 and the embedded server it started stopped, when the engine stops.
+
+Only a crawl run touches the database: one started by `newscrawler crawl`/`import` or `scrapy crawl`, which
+hold the data directory's run lock and set NEWSCRAWLER_RUN. Everywhere else (`scrapy shell`, `parse`,
+`fetch`, `view`, `check`, a script of one's own) the components that read or write the database turn
+themselves off (`require_run`), so those commands start no database server and leave no run record.
 """
 
 from __future__ import annotations
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 
 from newscrawler.store import Store
 
@@ -20,6 +26,7 @@ class StoreExtension:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoreExtension:
+        require_run(crawler)
         return cls(crawler)
 
     @property
@@ -43,3 +50,9 @@ def store_of(crawler: Crawler) -> Store:
     if ext is None:
         raise RuntimeError("newscrawler.extensions.store.StoreExtension is not enabled in EXTENSIONS")
     return ext.store
+
+
+def require_run(crawler: Crawler) -> None:
+    """Turn the calling component off (NotConfigured) unless this crawl is a run holding the lock."""
+    if not crawler.settings.getbool("NEWSCRAWLER_RUN"):
+        raise NotConfigured

@@ -20,7 +20,7 @@ from scrapy import signals as scrapy_signals
 from scrapy.crawler import Crawler
 
 from newscrawler import schema, signals
-from newscrawler.extensions.store import store_of
+from newscrawler.extensions.store import require_run, store_of
 from newscrawler.monitors.checks import PortalRun
 from newscrawler.monitors.metrics import ARTICLE_KINDS, PortalCounters, drop_reason, portal_metrics
 from newscrawler.monitors.thresholds import Thresholds
@@ -49,6 +49,7 @@ class PortalHealth:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PortalHealth:
+        require_run(crawler)  # the monitors judge runs: `scrapy shell`, `parse` … are not
         return cls(crawler)
 
     # -- while the run goes on: one cheap update per item ------------------------------------------------

@@ -16,7 +16,7 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from newscrawler.dedup.engine import Deduplicator
-from newscrawler.extensions.store import store_of
+from newscrawler.extensions.store import require_run, store_of
 from newscrawler.normalise.sources import site_outlets
 from newscrawler.pipelines.normalise import profile_for
 
@@ -33,6 +33,7 @@ class DedupPipeline:
 
     @classmethod
     def from_crawler(cls, crawler) -> DedupPipeline:
+        require_run(crawler)  # only a crawl run reads or writes the database
         return cls(crawler)
 
     def open_spider(self) -> None:

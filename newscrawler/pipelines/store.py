@@ -15,7 +15,7 @@ from typing import Any
 from scrapy.utils.defer import deferred_from_coro
 
 from newscrawler import config, schema, signals
-from newscrawler.extensions.store import store_of
+from newscrawler.extensions.store import require_run, store_of
 from newscrawler.store import StoreError
 
 logger = logging.getLogger(__name__)
@@ -26,12 +26,14 @@ class StorePipeline:
         self.crawler = crawler
         self.batch_size = crawler.settings.getint("STORE_BATCH_SIZE")
         self.buffer: list[Any] = []
+        self.writing: dict[int, list[Any]] = {}  # batches handed to the database, not yet acknowledged
         self.failed = False
         # Reprocess hands items made again from archived pages: the store must not treat them as fetched now.
         self.refetched = not crawler.settings.getbool("NEWSCRAWLER_REPROCESS")
 
     @classmethod
     def from_crawler(cls, crawler) -> StorePipeline:
+        require_run(crawler)  # only a crawl run reads or writes the database
         return cls(crawler)
 
     def open_spider(self) -> None:
@@ -54,10 +56,12 @@ class StorePipeline:
         if not batch:
             return
         stats = self.crawler.stats
+        self.writing[id(batch)] = batch
         try:
             counts = await self.store.in_writer(self.store.articles.write, batch, final=final,
                                                 refetched=self.refetched)
         except StoreError as exc:
+            self.writing.pop(id(batch), None)
             self.failed = True
             stats.inc_value("store/errors")
             path = self._spill(batch)
@@ -65,6 +69,7 @@ class StorePipeline:
             if self.crawler.crawling and not final:
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_failed"))
             return
+        self.writing.pop(id(batch), None)
         stats.inc_value("articles/new", counts.new)
         stats.inc_value("articles/updated", counts.updated)
         stats.inc_value("articles/unchanged", counts.unchanged)
@@ -74,6 +79,13 @@ class StorePipeline:
             for name in fields:
                 stats.inc_value(f"fields_changed/{name}")
         self.crawler.signals.send_catch_log(signals.articles_written, counts=counts)
+
+    def spill_buffer(self) -> tuple[int, Path | None]:
+        """Spill what is not known to be written (a run stopped at once): the batches being written (they may
+        never reach the database; loading one back twice is harmless) and the next one; how many, and where."""
+        batch = [item for pending in self.writing.values() for item in pending] + self.buffer
+        self.writing, self.buffer = {}, []
+        return len(batch), (self._spill(batch) if batch else None)
 
     def _spill(self, items: list[Any]) -> Path:
         """Append the items' stored fields to the run's spill file (`db load-spill` stores them later)."""

@@ -22,7 +22,7 @@ from twisted.python.failure import Failure
 from newscrawler import signals
 from newscrawler.extract import Article, ExtractionError, extract, merge_pages
 from newscrawler.normalise.urls import canonical_url
-from newscrawler.profiles import PortalProfile, select_profiles
+from newscrawler.profiles import PortalProfile, load_profiles, profile_for_url, select_profiles
 
 MAX_ARTICLE_PAGES = 20
 # Column pages are walked one after another (each decides whether to go on), so they jump the queue of
@@ -49,6 +49,15 @@ class PortalSpider(scrapy.Spider):
         super().__init__(**kwargs)
         sites = [s for s in (site or "").split(",") if s] or None
         self.profiles: dict[str, PortalProfile] = {p.site: p for p in select_profiles(sites)}
+        # Scrapy's offsite filtering for requests without a portal (`scrapy fetch/shell --spider=portal`);
+        # a portal's own requests are held to its own hosts by newscrawler.offsite.PortalOffsite.
+        self.allowed_domains = sorted({h for p in self.profiles.values() for h in p.hosts})
+
+    @classmethod
+    def handles_request(cls, request: scrapy.Request) -> bool:
+        """Any portal URL is this spider's, so `scrapy shell/parse/fetch/view URL` pick it without --spider
+        (its subclasses, such as reprocess, which fetches nothing, do not claim them: one spider must)."""
+        return cls.name == PortalSpider.name and profile_for_url(request.url, load_profiles()) is not None
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -56,14 +65,19 @@ class PortalSpider(scrapy.Spider):
         for arg, setting in (("backfill", "NEWSCRAWLER_BACKFILL"), ("recheck", "NEWSCRAWLER_RECHECK")):
             if arg in kwargs:
                 crawler.settings.set(setting, _flag(kwargs.pop(arg)), priority="spider")
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        if not crawler.settings.getbool("NEWSCRAWLER_IGNORE_POLITENESS"):
-            slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
-            for p in spider.profiles.values():
+        return super().from_crawler(crawler, *args, **kwargs)
+
+    @classmethod
+    def update_settings(cls, settings) -> None:
+        """Each portal's politeness as its download slot (keyed by site), set while the settings can still
+        change (`scrapy shell` makes the spider only after they are frozen)."""
+        super().update_settings(settings)
+        if not settings.getbool("NEWSCRAWLER_IGNORE_POLITENESS"):
+            slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+            for p in load_profiles().values():
                 slots.setdefault(p.site, {"concurrency": p.politeness.concurrent_requests,
                                           "delay": p.politeness.download_delay})
-            crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
-        return spider
+            settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
 
     def _meta(self, profile: PortalProfile, kind: str, **extra: Any) -> dict[str, Any]:
         """The request meta this spider owns: never a copy of a response's meta (Scrapy's keys would follow)."""
@@ -85,11 +99,36 @@ class PortalSpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.parse_listing, errback=self.on_error, dont_filter=True,
                               priority=LISTING_PRIORITY, meta=self._meta(profile, kind, page=page))
 
+    def parse(self, response: Response):
+        """A page reached without this spider's meta (`scrapy parse URL`, `scrapy shell`'s fetch): an article
+        page of its portal is parsed as one, any other page as a listing page."""
+        profile = self._profile(response)
+        if profile is not None and profile.is_article_url(response.url):
+            return self.parse_article(response)
+        return self.parse_listing(response)
+
+    def _profile(self, response: Response) -> PortalProfile | None:
+        site = response.meta.get("site")
+        if site in self.profiles:
+            return self.profiles[site]
+        return profile_for_url(response.url, self.profiles)
+
+    def _profile_or_skip(self, response: Response) -> PortalProfile | None:
+        profile = self._profile(response)
+        if profile is None:
+            self.logger.warning("%s belongs to no portal profile (%s): nothing to parse", response.url,
+                                ", ".join(self.profiles) or "none loaded")
+        return profile
+
     def parse_listing(self, response: Response):
         """Every article link of a home or column page, and the column's next page (the middleware decides
         which of them are fetched)."""
-        site, kind, page = response.meta["site"], response.meta["kind"], response.meta["page"]
-        profile = self.profiles[site]
+        profile = self._profile_or_skip(response)
+        if profile is None:
+            return
+        site = profile.site
+        kind = response.meta.get("kind") or ("home" if response.url in profile.start_urls else "column")
+        page = response.meta.get("page", page_number(response.url) if profile.is_pagination_url(response.url) else 0)
         self.crawler.stats.inc_value(f"portal/{site}/listing_pages")
         article_links: dict[str, str] = {}
         pagination: list[str] = []
@@ -98,6 +137,8 @@ class PortalSpider(scrapy.Spider):
             if not href or href.startswith(("javascript:", "mailto:", "#")):
                 continue
             url = urljoin(response.url, href)
+            if not profile.owns_url(url):
+                continue  # another host: never the portal's article or page, whatever its path looks like
             if profile.is_article_url(url):
                 article_links.setdefault(canonical_url(url, profile), url)
             elif kind == "column" and profile.is_pagination_url(url):
@@ -111,8 +152,10 @@ class PortalSpider(scrapy.Spider):
             yield self._listing(profile, later[0][1], "column", later[0][0])
 
     def parse_article(self, response: Response):
-        site = response.meta["site"]
-        profile = self.profiles[site]
+        profile = self._profile_or_skip(response)
+        if profile is None:
+            return
+        site = profile.site
         self.crawler.stats.inc_value(f"portal/{site}/article_pages")
         try:
             article = extract(response.body, response.url, headers=_headers(response), profile=profile)
@@ -121,14 +164,15 @@ class PortalSpider(scrapy.Spider):
             self._failed(response.url, "extraction", reason, site)
             self.crawler.stats.inc_value(f"item_dropped_reasons/{type(exc).__name__}")
             return
-        pages = response.meta["pages"] + [article]
+        pages = response.meta.get("pages", []) + [article]
+        linked = response.meta.get("linked") or canonical_url(response.url, profile)
         nxt = article.nextPage
         if nxt and nxt not in {p.url for p in pages} and len(pages) < MAX_ARTICLE_PAGES and profile.owns_url(nxt):
             yield scrapy.Request(nxt, callback=self.parse_article, errback=self.on_continuation_error,
-                                 meta=self._meta(profile, "article", linked=response.meta["linked"], pages=pages))
+                                 meta=self._meta(profile, "article", linked=linked, pages=pages))
             return
         item = merge_pages(pages) if len(pages) > 1 else article
-        yield self._item(item, profile, response.meta["linked"], response.status)
+        yield self._item(item, profile, linked, response.status)
 
     def on_continuation_error(self, failure: Failure):
         """A continuation page failed: keep what the earlier pages had rather than lose the article."""

@@ -280,6 +280,13 @@ class ArticleRoom:
         person or a page asks for often comes from the counters (store.listing, store.stats)."""
         return self.collection.count_documents(query or {})
 
+    def written_between(self, start: datetime, end: datetime, sites: Iterable[str] | None = None) -> dict[str, int]:
+        """How many articles were first stored (`new`) and changed (`updated`) in [start, end), for a run that
+        died without saying (rare: a scan, no index needed)."""
+        scope = {"site": {"$in": list(sites)}} if sites else {}
+        return {"new": self.count({**scope, "firstSeen": {"$gte": start, "$lt": end}}),
+                "updated": self.count({**scope, "updatedAt": {"$gte": start, "$lt": end}})}
+
 
 def _differs(a: Any, b: Any) -> bool:
     if isinstance(a, datetime) and isinstance(b, datetime):

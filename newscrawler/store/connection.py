@@ -44,7 +44,10 @@ def connect(uri: str | None = None, data_dir: str | Path | None = None
             ) -> tuple[pymongo.MongoClient, str, EmbeddedServer | None]:
     """A client for MONGO_URI (or `uri`), else for the embedded server on the data directory, started
     when none runs there. Fails within seconds, naming the URI without its password."""
-    uri = uri or config.mongo_uri()
+    try:
+        uri = uri or config.mongo_uri()
+    except config.ConfigError as exc:
+        raise StoreError(str(exc)) from None
     server = None
     if not uri:
         try:

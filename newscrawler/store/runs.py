@@ -31,6 +31,16 @@ class RunRoom:
         doc = {"endedAt": datetime.now(UTC), **fields}
         self._write(lambda c: c.update_one({"_id": run_id}, {"$set": doc}))
 
+    def running(self) -> list[dict]:
+        """Records still marked running (their run is going on, or died without closing them)."""
+        return list(self.collection.find({"status": "running"}).sort("startedAt", DESCENDING))
+
+    def abandon(self, run_id: ObjectId, fields: dict[str, Any]) -> bool:
+        """Mark a running record abandoned (its process is gone); False if it was closed meanwhile."""
+        doc = {"status": "abandoned", "abandonedAt": datetime.now(UTC), **fields}
+        result = self._write(lambda c: c.update_one({"_id": run_id, "status": "running"}, {"$set": doc}))
+        return bool(result.modified_count)
+
     def _write(self, op):
         try:
             return op(journalled(self.collection))

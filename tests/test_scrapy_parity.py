@@ -1,0 +1,123 @@
+"""Scrapy's own commands on this project: `scrapy crawl portal` is one newscrawler run (lock, log file, run
+record, exit status); `scrapy shell`, `parse`, `fetch` and `view` work on any portal URL and leave no run
+record, no data directory and no database server behind. Real `scrapy` processes against the replay."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newscrawler.runlock import RunLock
+from newscrawler.store import Store
+from newscrawler_replay.generate import generate
+from newscrawler_replay.server import ReplayServer
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = ["-s", "NEWSCRAWLER_IGNORE_POLITENESS=1", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"]
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory):
+    rec = tmp_path_factory.mktemp("rec")
+    manifest = generate(rec, articles_per_site=20)
+    with ReplayServer(rec) as server:
+        yield server, manifest
+
+
+def scrapy(data: Path, proxy: str, *args: str, env: dict | None = None, timeout: int = 240):
+    full = {**os.environ, "http_proxy": proxy, "NEWSCRAWLER_DATA_DIR": str(data), "BROWSER": "true", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "scrapy", *args], capture_output=True, text=True, env=full,
+                          cwd=REPO, timeout=timeout, errors="replace")  # `fetch` prints the page's GBK bytes
+
+
+def database_servers_on(path: Path) -> list[int]:
+    """Processes whose command line names `path` (an embedded database server started on it)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if str(path) in cmdline and "secantus" in cmdline:
+                found.append(int(proc.name))
+    return found
+
+
+def ghost_profiles(tmp_path: Path) -> dict:
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "ghost.toml").write_text(
+        'site = "ghost"\nhosts = ["ghost.example"]\nstart_urls = ["http://www.ghost.example/"]\n'
+        "article_url_pattern = '/\\d+\\.html$'\n", encoding="utf-8")
+    return {"NEWSCRAWLER_PROFILES": str(profiles)}
+
+
+def test_scrapy_crawl_exits_like_newscrawler_crawl_when_a_portal_fails(tmp_path, replay):
+    server, _ = replay
+    data = tmp_path / "data"
+    result = scrapy(data, server.proxy_url, "crawl", "portal", "-a", "site=ghost,hnr", *FAST,
+                    env=ghost_profiles(tmp_path))
+    assert result.returncode == 1, result.stderr[-3000:]
+    (log,) = (data / "logs").glob("crawl-*.log")
+    assert "Spider opened" in log.read_text(encoding="utf-8")
+    # Not a terminal: the short summary, not Scrapy's log.
+    assert "ghost" in result.stderr and f"log: {log}" in result.stderr and "Dumping Scrapy stats" not in result.stderr
+    with Store.open(data_dir=data) as store:
+        (record,) = store.runs.recent()
+    assert record["status"] == "failed" and record["exitCode"] == 1 and record["failedPortals"] == ["ghost"]
+    assert record["logFile"] == str(log) and record["portals"] == ["ghost", "hnr"]
+
+
+def test_scrapy_crawl_takes_the_lock_and_checks_its_portals(tmp_path, replay):
+    server, _ = replay
+    data = tmp_path / "data"
+    data.mkdir()
+    with RunLock(data):
+        locked = scrapy(data, server.proxy_url, "crawl", "portal", "-a", "site=hnr", *FAST)
+    assert locked.returncode == 75 and "already running" in locked.stderr
+    unknown = scrapy(data, server.proxy_url, "crawl", "portal", "-a", "site=nosuch")
+    assert unknown.returncode == 2 and "nosuch" in unknown.stderr
+    ok = scrapy(data, server.proxy_url, "crawl", "portal", "-a", "site=hnr", *FAST)
+    assert ok.returncode == 0 and ok.stdout == "" and ok.stderr == "", ok.stderr[-3000:]
+    assert database_servers_on(data) == []
+
+
+def _article(manifest, site: str) -> dict:
+    return next(a for a in manifest["articles"] if a["site"] == site and not a.get("special") and a["pages"] == 1)
+
+
+@pytest.mark.parametrize("command", [
+    ["parse", "--spider=portal", "-c", "parse_article", "{url}"],
+    ["parse", "{url}"],
+    ["shell", "{url}", "-c", "list(spider.parse(response))[0].headline"],
+    ["fetch", "--nolog", "{url}"],
+    ["view", "--nolog", "{url}"],
+], ids=["parse-callback", "parse", "shell", "fetch", "view"])
+def test_debugging_commands_work_on_a_portal_url_and_leave_nothing_behind(tmp_path, replay, command):
+    server, manifest = replay
+    article = _article(manifest, "jzrb")
+    data = tmp_path / "data"
+    result = scrapy(data, server.proxy_url, *[a.format(url=article["url"]) for a in command], timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    if command[0] in ("parse", "shell"):
+        assert article["headline"] in result.stdout
+    if command[0] == "fetch":
+        assert "<html" in result.stdout.lower()
+    # No run record, no database, not even a data directory; no server process left.
+    assert not data.exists()
+    assert database_servers_on(data) == []
+
+
+def test_parse_on_a_listing_page_lists_its_article_links(tmp_path, replay):
+    server, manifest = replay
+    result = scrapy(tmp_path / "data", server.proxy_url, "parse", "http://news.hnr.cn/hnxw/")
+    assert result.returncode == 0, result.stderr[-3000:]
+    linked = [a["url"] for a in manifest["articles"] if a["site"] == "hnr" and a["column"] == "hnxw"]
+    assert any(url in result.stdout for url in linked)
+    assert not (tmp_path / "data").exists()
