@@ -9,7 +9,7 @@ PIP := $(BIN)/pip install -q -c $(LOCK)
 # What `make clean-data` deletes (the default data directory; pass DATA_DIR=… for another).
 DATA_DIR ?= var
 
-.PHONY: setup install demo test lint lock bench bench-crawl bench-extraction bench-dedup clean clean-data
+.PHONY: setup install demo test lint browser lock bench bench-crawl bench-extraction bench-dedup bench-console clean clean-data
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,19 @@ demo: setup
 test: lint
 	$(BIN)/python -m pytest -q
 
+# The console's browser tests drive Debian's chromium (and need CJK fonts): installed here when missing and the
+# machine allows it (root with apt-get); otherwise those tests skip, saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "browser: installing Debian's chromium and fonts-wqy-microhei for the console's browser tests"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei; } \
+	      >/dev/null || echo "browser: chromium could not be installed; the browser tests will skip"; \
+	  else echo "browser: no chromium, and no apt-get as root to install it; the browser tests will skip"; fi; }
+
+# The suite needs that browser first (a second prerequisite line for `test`, merged by make with the first).
+test: browser
+
 lint: setup
 	$(BIN)/ruff check newscrawler tests benchmarks replay
 
@@ -49,7 +62,7 @@ lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install -q --upgrade pip
-	.lock-venv/bin/pip install -q '.[embedded,dev,bench]' ./replay
+	.lock-venv/bin/pip install -q '.[embedded,dev,bench,parquet]' ./replay
 	{ echo "# Versions tested together (make test), for pip install -c: make setup, make install, CI, Dockerfile."; \
 	  echo "# Made by \`make lock\` with $$(.lock-venv/bin/python --version); do not edit by hand."; \
 	  .lock-venv/bin/pip freeze --all | grep -v -i -e '^newscrawler' -e '^wheel=='; } > $(LOCK)
@@ -69,6 +82,10 @@ bench-extraction: $(VENV)/.bench-installed
 
 bench-dedup: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/dedup.py
+
+# ARTICLES=1000000 for the large store (takes about an hour to fill here).
+bench-console: setup
+	$(BIN)/python benchmarks/console.py --articles $(or $(ARTICLES),100000)
 
 # Build and tool leftovers only. Never the data directory ($(DATA_DIR): the database, logs, spill files): that
 # is `make clean-data`.

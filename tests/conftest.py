@@ -44,6 +44,7 @@ def store(mongo_uri):
     s = Store(client, name, mongo_uri)
     s.ensure_indexes()
     yield s
+    s.search.close()
     client.drop_database(name)
     client.close()
 

@@ -270,7 +270,7 @@ def test_db_find_and_show(crawled, recordings):
     expected = {a["url"] for a in manifest["articles"]
                 if a["site"] == "dahe" and "2024-06-01" <= a["datePublished"][:10] < "2024-07-01"}
     assert {json.loads(line)["canonicalUrl"] for line in dahe.stdout.splitlines()} == expected
-    shown = newscrawler(data, "db", "show", seed_copies[0]["url"].replace("www.", ""))
+    shown = newscrawler(data, "db", "show", "--json", seed_copies[0]["url"].replace("www.", ""))
     assert shown.returncode == 0 and json.loads(shown.stdout)["canonicalUrl"] == seed_copies[0]["url"]
     assert newscrawler(data, "db", "show", "http://www.jzrb.com/nope.shtml").returncode == 1
 

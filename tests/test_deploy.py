@@ -51,8 +51,11 @@ def test_compose_passwords_are_secret_files_so_down_needs_no_variable():
         assert "MONGO_URI" not in service["environment"]
     assert mongo["environment"]["MONGO_INITDB_ROOT_PASSWORD_FILE"] == "/run/secrets/mongo_root_password"
     secrets = _compose()["secrets"]
+    # (mongo-express's read-only user and its sign-in: tests/test_console_deploy.py)
     assert {k: v["file"] for k, v in secrets.items()} == {"mongo_root_password": "./secrets/mongo_root_password",
-                                                          "mongo_crawler_password": "./secrets/mongo_crawler_password"}
+                                                          "mongo_crawler_password": "./secrets/mongo_crawler_password",
+                                                          "mongo_reader_password": "./secrets/mongo_reader_password",
+                                                          "mongo_express_password": "./secrets/mongo_express_password"}
     assert crawler["secrets"] == ["mongo_crawler_password"], "the crawler must not see the administrator's password"
     assert "secrets/" in (REPO / ".gitignore").read_text().split() and "secrets" in (REPO / ".dockerignore").read_text()
 

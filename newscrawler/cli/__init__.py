@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 
 # module name → the subcommand(s) it adds; imported lazily so `newscrawler extract` does not load Scrapy.
-SUBCOMMAND_MODULES = ("crawl", "schedule", "check", "demo", "db", "extract", "importer", "replay", "reprocess")
+SUBCOMMAND_MODULES = ("crawl", "schedule", "check", "demo", "db", "extract", "importer", "replay", "reprocess",
+                      "web")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,18 +35,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return _main(argv)[0]
+
+
+def _main(argv: list[str] | None) -> tuple[int, argparse.Namespace]:
     parser = build_parser()
     args = parser.parse_args(argv)
     from newscrawler.cli.common import EXIT_SIGINT, Interrupted
 
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code, args
     except KeyboardInterrupt:
-        return EXIT_SIGINT
+        return EXIT_SIGINT, args
     except Interrupted as exc:  # SIGTERM/SIGINT while a job was starting: it has cleaned up
         print(f"newscrawler: stopped by {exc}", file=sys.stderr)
-        return exc.code
+        return exc.code, args
+    except BrokenPipeError:
+        # The reader went away (`newscrawler db find … | head -1`): what it wanted was printed. Point stdout
+        # at /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0, args
+
+
+def run() -> None:
+    """The `newscrawler` program. A command that only reads (db stats, find, show, …; `exit_fast` in its
+    defaults) ends the process as soon as its output is flushed and its store closed: at interpreter exit
+    pymongo joins its monitor threads, which look up only every 0.5 s (a ping and exit took 1.04 s, against
+    0.51 s ending at once, on this machine)."""
+    code, args = _main(None)
+    if getattr(args, "exit_fast", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

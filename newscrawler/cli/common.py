@@ -308,6 +308,13 @@ class Job:
             raise JobRefused(EXIT_STORE, "")
         self.stack.callback(store.close)
         self.store = store
+        missing = store.needs_reindex()
+        if missing:
+            # A store written by an older newscrawler (or another machine's data directory): once, before writing.
+            log = logging.getLogger("newscrawler.reindex")
+            log.warning("building the %s for the articles already stored (once; `db reindex` does the same)",
+                        " and ".join(missing))
+            log.warning("done: %s", store.reindex())
         # What earlier runs kept when the database went away goes in first (clustered through dedup).
         from newscrawler import spill
 

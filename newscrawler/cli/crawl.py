@@ -20,7 +20,6 @@ from newscrawler.cli.common import (
 )
 from newscrawler.cli.replay import add_fault_option, import_replay, parse_faults
 from newscrawler.profiles import ProfileError, select_profiles
-from newscrawler.store import redact_uri
 
 
 def add_parser(sub) -> None:
@@ -105,7 +104,7 @@ def crawl_job(args, sites: list[str] | None, settings, replay: tuple | None = No
                 p.site for p in profiles), job.store.display_uri, job.log_file)
             overrides = replay_settings(job.stack, replay[0], *replay[1:]) if replay else {}
             crawler = job.run("portal", overrides, site=",".join(p.site for p in profiles), **spider_args)
-            code = report(job, crawler, redact_uri(job.store.uri))
+            code = report(job, crawler, job.store.display_uri)
             return broken_profiles_fail(job, broken, code) if broken else code
     except JobRefused as exc:
         return refused(exc)

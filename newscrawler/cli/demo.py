@@ -54,7 +54,7 @@ def run(args) -> int:
             print(f"  {site:<8} {n:>6}")
         print("\nlatest articles:")
         fields = {"site": 1, "headline": 1, "datePublished": 1, "source": 1, "canonicalUrl": 1}
-        for doc in store.articles.newest(limit=8, projection=fields):
+        for doc in store.newest(limit=8, projection=fields):
             date = doc.get("datePublished")
             when = date.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if hasattr(date, "astimezone") else date
             print(f"  [{doc['site']}] {when}  {doc.get('headline')}  (来源: {doc.get('source') or '—'})")

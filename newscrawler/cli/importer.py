@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_recorder
-from newscrawler.store import redact_uri
 
 EXIT_NOTHING_IMPORTED = 1
 
@@ -59,7 +58,7 @@ def import_pages(job: Job, paths: list[str], url_map: str | None) -> int:
     dedup = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("dedup/")}
     print(f"imported {pages} pages: articles new {new}, updated {updated}, unchanged {unchanged}, "
           f"dropped {sum(dropped.values())} {dropped or ''}; duplicates {dedup or '{}'}; "
-          f"errors {stats.get('errors/import', 0)}; database {redact_uri(job.store.uri)}")
+          f"errors {stats.get('errors/import', 0)}; database {job.store.display_uri}")
     logging.getLogger("newscrawler").info("import finished: %s", stats)
     recorder = run_recorder(crawler)
     if recorder is not None and recorder.result is not None and recorder.result["exitCode"]:

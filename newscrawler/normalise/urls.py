@@ -52,3 +52,24 @@ def canonical_url(url: str, profile: PortalProfile | None = None) -> str:
     # canonicalize_url has sorted and escaped the query; dropping pairs keeps both.
     query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p))
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def spellings(url: str) -> list[str]:
+    """The canonical URLs a person may mean by `url`: as typed (`http://` added when there is no scheme, as in
+    `www.jzrb.com/…` or `jzrb.com/…`), over http and https, with and without `www.` — each made canonical
+    with its portal's profile. A stored article is found by any of them (db show, the console's /article)."""
+    from newscrawler.profiles import profile_for_url
+
+    text = url.strip()
+    if "://" not in text:
+        text = "http://" + text.lstrip("/")
+    parts = urlsplit(text)
+    host = (parts.hostname or "").lower()
+    bare = host[4:] if host.startswith("www.") else host
+    port = f":{parts.port}" if parts.port else ""
+    out = []
+    for scheme in dict.fromkeys((parts.scheme.lower(), "http", "https")):
+        for name in dict.fromkeys((host, bare, "www." + bare)):
+            candidate = urlunsplit((scheme, name + port, parts.path, parts.query, ""))
+            out.append(canonical_url(candidate, profile_for_url(candidate)))
+    return list(dict.fromkeys(out))

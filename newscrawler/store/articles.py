@@ -2,12 +2,15 @@
 
 What a document holds is the article schema's stored fields (newscrawler.schema); the store adds
 `firstSeen`, `lastSeen`, `updatedAt` and `versions`. The versioning policy (what counts as a new version)
-is `changes()`, a plain function; `ArticleRoom.write()` turns a batch into one bulk write.
+is `changes()`, a plain function; `ArticleRoom.write()` turns a batch into one bulk write, then brings the
+per-day counters (stats.py) and the search index (search.py) up to date with what it wrote. Reading lists of
+articles is listing.py's job; this room answers look-ups by URL.
 """
 
 from __future__ import annotations
 
-import re
+import logging
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,12 +24,19 @@ from pymongo.errors import BulkWriteError, PyMongoError
 from newscrawler import schema
 from newscrawler.store import limits
 from newscrawler.store.connection import StoreError, journalled, reason
+from newscrawler.store.search import SearchIndex
+from newscrawler.store.stats import COVERAGE, Facts, StatsRoom, facts_of
+
+logger = logging.getLogger(__name__)
 
 # Fields the store keeps itself; an item's values for them (empty defaults) are never written.
 STORE_MANAGED = frozenset(schema.fields_of(stage="store"))
 # Dedup's fields are left alone when dedup could not decide (None): a re-crawl keeps the old decision.
 DEDUP_FIELDS = frozenset(schema.fields_of(stage="dedup"))
 REFRESHED = frozenset(schema.FETCH) | {"url"}
+# What the write path reads of a stored article: enough to decide on a new version and to move its counts.
+EXISTING_FIELDS = {**{k: 1 for k in schema.VERSIONED if k != "articleBody"}, **{k: 1 for k in COVERAGE},
+                   "canonicalUrl": 1, "bodyHash": 1, "site": 1, "script": 1, "_id": 0}
 
 
 @dataclass
@@ -76,9 +86,11 @@ def to_document(item: Any) -> dict[str, Any]:
 
 
 class ArticleRoom:
-    def __init__(self, collection: Collection, display_uri: str):
+    def __init__(self, collection: Collection, display_uri: str, stats: StatsRoom, search: SearchIndex):
         self.collection = collection
         self.display_uri = display_uri
+        self.stats = stats
+        self.search = search
 
     def ensure_indexes(self) -> None:
         c = self.collection
@@ -103,8 +115,7 @@ class ArticleRoom:
         now = datetime.now(UTC)
         docs = [to_document(it) for it in items]
         keys = list(dict.fromkeys(d["canonicalUrl"] for d in docs))
-        projection = {k: 1 for k in schema.VERSIONED if k != "articleBody"} | {"canonicalUrl": 1, "bodyHash": 1,
-                                                                                 "_id": 0}
+        projection = EXISTING_FIELDS
         if not refetched:
             projection = {"_id": 0, "versions": 0}  # every field, to say which ones changed
         try:
@@ -115,12 +126,18 @@ class ArticleRoom:
         ops: list[InsertOne | UpdateOne] = []
         # The same writes as upserts, used if another writer inserted one of our "new" articles meanwhile.
         as_upserts: list[UpdateOne] = []
+        # Counted in and out of the per-day counters; (re)indexed for search.
+        counted_in: list[Facts] = []
+        counted_out: list[Facts] = []
+        to_index: dict[str, dict[str, Any]] = {}
         for doc in docs:
             key = doc["canonicalUrl"]
             seen_urls = [u for u in dict.fromkeys([key, *doc.pop("urls", [])]) if u]
             old = existing.get(key)
             existing[key] = doc
             if old is None:
+                counted_in.append(facts_of(doc))
+                to_index[key] = doc
                 last_seen = now if refetched else doc.get("fetchedAt") or now
                 # A plain insert: the look-up says it is new, and SecantusDB inserts about twice as fast as it
                 # upserts (0.37 vs 1.05 ms per new article, measured on 2,410 replayed articles).
@@ -143,12 +160,14 @@ class ArticleRoom:
                 update = {"$addToSet": {"urls": {"$each": seen_urls}}}
                 if fields:
                     update["$set"] = {f: doc[f] for f in fields}
+                    self._moved(old, {**old, **update["$set"]}, counted_in, counted_out, to_index, existing)
                 if changed:
                     update.setdefault("$set", {})["updatedAt"] = now
                     update["$push"] = {"versions": {"time": now, "previousBodyHash": old.get("bodyHash"),
                                                     "changed": changed, "reprocessed": True}}
             elif changed:
                 counts.changed[key] = changed
+                self._moved(old, {**old, **doc}, counted_in, counted_out, to_index, existing)
                 version = {"time": now, "previousBodyHash": old.get("bodyHash"), "changed": changed}
                 update = {"$set": {**doc, "lastSeen": now, "updatedAt": now},
                           "$push": {"versions": version}, "$addToSet": {"urls": {"$each": seen_urls}}}
@@ -160,7 +179,38 @@ class ArticleRoom:
             ops.append(UpdateOne({"canonicalUrl": key}, update, upsert=True))
             as_upserts.append(ops[-1])
         self._bulk_write(ops, as_upserts, final)
+        try:
+            self.stats.apply(counted_in, counted_out, final=final)
+        except PyMongoError as exc:
+            raise StoreError(f"counting {len(counted_in)} articles in {self.display_uri} failed after they were "
+                             f"written: {reason(exc)}; `newscrawler db reindex` recounts") from None
+        self._index(list(to_index.values()))
         return counts
+
+    @staticmethod
+    def _moved(old: dict[str, Any], now_stored: dict[str, Any], counted_in: list[Facts], counted_out: list[Facts],
+               to_index: dict[str, dict[str, Any]], existing: dict[str, dict[str, Any]]) -> None:
+        """A known article changed: its counts move (it may now be on another day, or carry other fields)
+        and it is indexed again."""
+        counted_out.append(facts_of(old))
+        counted_in.append(facts_of(now_stored))
+        existing[now_stored["canonicalUrl"]] = now_stored
+        to_index[now_stored["canonicalUrl"]] = now_stored
+
+    def _index(self, docs: list[dict[str, Any]]) -> None:
+        """The search index is derived data: when it cannot be written the articles stay stored, the index
+        is marked incomplete (the console and `db find` say so) and `db reindex` rebuilds it."""
+        if not docs:
+            return
+        try:
+            self.search.write(docs)
+        except (sqlite3.Error, RuntimeError) as exc:
+            logger.error("search index %s not updated for %d articles: %s; run `newscrawler db reindex`",
+                         self.search.path, len(docs), exc)
+            try:
+                self.search.mark_incomplete()
+            except sqlite3.Error:
+                pass
 
     def _bulk_write(self, ops: list, as_upserts: list, final: bool) -> None:
         """One ordered bulk write; if another writer inserted one of our new articles after our look-up
@@ -205,34 +255,31 @@ class ArticleRoom:
                 out.update(dict.fromkeys(set(doc.get("urls", ())) & set(wanted), doc["fetchedAt"]))
         return out
 
-    def find(self, canonical_url: str) -> dict | None:
-        return self.collection.find_one({"urls": canonical_url})
+    def find(self, canonical_url: str, projection: dict | None = None) -> dict | None:
+        """The article stored under this canonical URL or reached by it."""
+        return self.collection.find_one({"urls": canonical_url}, projection)
 
-    def search(self, *, site: str | None = None, since: datetime | None = None, until: datetime | None = None,
-               source: str | None = None, text: str | list[str] | None = None, cluster: Any = None, limit: int = 20,
-               projection: dict | None = None) -> list[dict]:
-        """Articles matching every given filter, newest first. `text` is a plain substring of the headline
-        or body (several: any of them), matched in the text as published and in the Simplified rendering of
-        Traditional pages; `source` matches the canonical outlet name."""
-        query: dict[str, Any] = {}
-        if site:
-            query["site"] = site
-        if since or until:
-            query["datePublished"] = {k: v for k, v in (("$gte", since), ("$lt", until)) if v}
-        if source:
-            query["source"] = source
-        if cluster is not None:
-            query["cluster"] = cluster
-        if text:
-            # The string form of $regex: SecantusDB ignores compiled patterns (notes/mongodb.md); no text
-            # index exists there, and MongoDB's has no Chinese tokenizer either, so this scans.
-            pattern = {"$regex": "|".join(re.escape(t) for t in ([text] if isinstance(text, str) else text))}
-            query["$or"] = [{"headline": pattern}, {"articleBody": pattern}, {"headlineSimplified": pattern},
-                            {"articleBodySimplified": pattern}]
-        cursor = self.collection.find(query, projection).sort("datePublished", DESCENDING)
-        return list(cursor.limit(limit) if limit else cursor)
+    def find_any(self, spellings: list[str], projection: dict | None = None) -> dict | None:
+        """The article reached by any of these canonical URLs (one indexed $in, not an $or)."""
+        wanted = list(dict.fromkeys(s for s in spellings if s))
+        if not wanted:
+            return None
+        for doc in self.collection.find({"urls": {"$in": wanted}}, projection).limit(1):
+            return doc
+        return None
+
+    def by_urls(self, canonical_urls: list[str], projection: dict | None = None) -> list[dict]:
+        """Stored articles by canonical URL, in the order asked (missing ones left out)."""
+        wanted = list(dict.fromkeys(canonical_urls))
+        if not wanted:
+            return []
+        fields = {**projection, "canonicalUrl": 1} if projection else None
+        found = {d["canonicalUrl"]: d for d in self.collection.find({"canonicalUrl": {"$in": wanted}}, fields)}
+        return [found[u] for u in wanted if u in found]
 
     def count(self, query: dict | None = None) -> int:
+        """Counts by reading every document on the embedded server: for tests and one-off checks. What a
+        person or a page asks for often comes from the counters (store.listing, store.stats)."""
         return self.collection.count_documents(query or {})
 
     def written_between(self, start: datetime, end: datetime, sites: Iterable[str] | None = None) -> dict[str, int]:
@@ -241,22 +288,6 @@ class ArticleRoom:
         scope = {"site": {"$in": list(sites)}} if sites else {}
         return {"new": self.count({**scope, "firstSeen": {"$gte": start, "$lt": end}}),
                 "updated": self.count({**scope, "updatedAt": {"$gte": start, "$lt": end}})}
-
-    def newest(self, site: str | None = None, limit: int = 0, projection: dict | None = None) -> Iterable[dict]:
-        query = {"site": site} if site else {}
-        return self.collection.find(query, projection).sort("datePublished", DESCENDING).limit(limit)
-
-    def per_site(self) -> dict[str, int]:
-        return {d["_id"]: d["n"] for d in self.collection.aggregate(
-            [{"$group": {"_id": "$site", "n": {"$sum": 1}}}, {"$sort": {"_id": 1}}])}
-
-    def per_day(self, timezone: str = "Asia/Shanghai", days: int = 30) -> dict[str, int]:
-        """Articles per publication day in the portals' zone, latest first."""
-        return {d["_id"]: d["n"] for d in self.collection.aggregate([
-            {"$match": {"datePublished": {"$type": "date"}}},
-            {"$group": {"_id": {"$dateToString": {"format": "%Y-%m-%d", "date": "$datePublished",
-                                                  "timezone": timezone}}, "n": {"$sum": 1}}},
-            {"$sort": {"_id": -1}}, {"$limit": days}])}
 
 
 def _differs(a: Any, b: Any) -> bool:

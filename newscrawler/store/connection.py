@@ -39,6 +39,18 @@ def redact_uri(uri: str) -> str:
 MAX_REASON = 500
 
 
+def naming_database(uri: str, db_name: str) -> str:
+    """The URI with the database in its path when it names none (`mongodb://host:port/` → `…/newscrawler`),
+    so mongosh and other tools given it land in the right database rather than `test`."""
+    head, sep, tail = uri.partition("?")
+    rest = head.split("://", 1)[-1]
+    if "/" not in rest:
+        head += "/"
+    if head.endswith("/"):
+        head += db_name
+    return head + sep + tail
+
+
 def reason(exc: Exception) -> str:
     """pymongo's message without the topology dump that follows it or the documents of a bulk write, bounded,
     and never with a password."""

@@ -14,7 +14,7 @@ never through `"$members.url"` aggregation paths (they come back null).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pymongo
@@ -133,6 +133,24 @@ class FingerprintRoom:
             view = cluster_view(doc)
             if view["size"] >= min_size:
                 yield view
+
+    def cluster(self, cluster_id: str) -> dict[str, Any] | None:
+        """One story cluster as `cluster_view` shows it, or None when the story was seen only once."""
+        doc = self.clusters.find_one({"_id": cluster_id})
+        return cluster_view(doc) if doc else None
+
+    def recent_clusters(self, since: datetime, until: datetime, at_most: int = 600
+                        ) -> tuple[list[dict[str, Any]], datetime]:
+        """Clusters that grew in [since, until), newest growth first, read through the updatedAt index a widening
+        window at a time from `until` back, stopping once `at_most` are read (the embedded server fetches every
+        document a query selects). Returns them and how far back the windows reached (`since` when all)."""
+        out: list[dict[str, Any]] = []
+        end, span = until, timedelta(days=1)
+        while end > since and len(out) < at_most:
+            start = max(end - span, since)
+            out += [cluster_view(d) for d in self.clusters.find({"updatedAt": {"$gte": start, "$lt": end}})]
+            end, span = start, span * 2
+        return out, end
 
     def cluster_of(self, url: str) -> str | None:
         doc = self.fingerprints.find_one({"_id": url}, {"cluster": 1})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -12,6 +12,8 @@ from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
 from newscrawler.store.connection import StoreError, journalled, reason
+
+MAX_SPAN = timedelta(days=3 * 365)
 
 
 class RunRoom:
@@ -52,7 +54,18 @@ class RunRoom:
             raise StoreError(f"writing the crawl record to {self.display_uri} failed: {reason(exc)}") from None
 
     def last(self) -> dict | None:
-        return self.collection.find_one(sort=[("startedAt", DESCENDING)])
+        runs = self.recent(1)
+        return runs[0] if runs else None
 
-    def recent(self, limit: int = 20) -> list[dict]:
-        return list(self.collection.find().sort("startedAt", DESCENDING).limit(limit))
+    def recent(self, limit: int = 20, before: datetime | None = None) -> list[dict]:
+        """The latest runs (started before `before`), newest first. Read a widening window of the startedAt
+        index at a time: the embedded server sorts by fetching every document the query selects, and a
+        store that ran nightly for years holds thousands of run records."""
+        end = before or datetime.now(UTC) + timedelta(days=1)
+        span = timedelta(days=2)
+        while True:
+            query = {"startedAt": {"$gte": end - span, "$lt": end}} if span < MAX_SPAN else {"startedAt": {"$lt": end}}
+            runs = list(self.collection.find(query).sort("startedAt", DESCENDING).limit(limit))
+            if len(runs) >= limit or span >= MAX_SPAN:
+                return runs
+            span *= 8
