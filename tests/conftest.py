@@ -1,4 +1,5 @@
-"""Shared fixtures: a real MongoDB-wire server (SecantusDB, or $NEWSCRAWLER_TEST_MONGO_URI) over TCP."""
+"""Shared fixtures: a real MongoDB-wire server (SecantusDB, or $NEWSCRAWLER_TEST_MONGO_URI) over TCP, one for
+the session (kit.SHARED: the tests' stores and, by default, their child processes use it)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 
 import pymongo
 import pytest
+from kit import SHARED
 
 from newscrawler.store import Store
-from newscrawler.store.server import ensure_server
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("NEWSCRAWLER_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -25,15 +26,16 @@ def _no_ambient_config(monkeypatch):
         monkeypatch.delenv(var, raising=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _shared_server_stops():
+    """The session's server (started on first use) is stopped, and the databases made on it dropped, at the end."""
+    yield
+    SHARED.stop()
+
+
 @pytest.fixture(scope="session")
-def mongo_uri(tmp_path_factory):
-    external = os.environ.get("NEWSCRAWLER_TEST_MONGO_URI")
-    if external:
-        yield external
-        return
-    server = ensure_server(tmp_path_factory.mktemp("mongo"))
-    yield server.client_uri
-    server.stop()
+def mongo_uri() -> str:
+    return SHARED.uri
 
 
 @pytest.fixture

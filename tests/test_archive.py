@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import unicodedata
 import uuid
@@ -24,6 +23,7 @@ from pathlib import Path
 import bson
 import pymongo
 import pytest
+from kit import newscrawler
 
 from newscrawler.archive import (
     ArchiveDamaged,
@@ -166,13 +166,6 @@ def test_store_write_of_reprocessed_items_updates_what_changed_and_nothing_else(
 
 # -- real processes: crawl, extractor change, reprocess ---------------------------------------------------------
 
-def newscrawler(data: Path, env: dict, *args: str, patch: str = "", timeout: int = 240):
-    """The CLI in a child process; `patch` is Python run in that process first (a monkeypatch)."""
-    code = f"import sys\n{patch}\nfrom newscrawler.cli import main\nsys.exit(main(sys.argv[1:]))"
-    return subprocess.run([sys.executable, "-c", code, "--data-dir", str(data), *args], capture_output=True,
-                          text=True, env={**os.environ, **env}, timeout=timeout, cwd=REPO)
-
-
 # Kills the reprocess (SIGKILL, nothing flushed or closed) right after the store wrote a batch holding its third
 # new version; batches of 4 articles, so the run is cut short half-way.
 KILL_AFTER_THREE_VERSIONS = """
@@ -233,21 +226,21 @@ def history(recordings, mongo_uri, tmp_path_factory):
     changed_env = {**env, "NEWSCRAWLER_PROFILES": str(override_profiles(tmp_path_factory.mktemp("p") / "profiles"))}
     h: dict = {"data": data, "env": env, "changed_env": changed_env, "db": db, "manifest": v1}
     with ReplayServer(base / "v1") as server:
-        h["crawl"] = newscrawler(data, env, "crawl", "--replay", server.proxy_url)
+        h["crawl"] = newscrawler(data, "crawl", "--replay", server.proxy_url, env=env)
         h["served"] = server.counts
         h["crawled"] = articles(db)
         # From here on the replay proxy is set but must not be asked for anything: reprocess fetches nothing.
         server.reset_counts()
         offline = {"http_proxy": server.proxy_url}
-        h["same"] = newscrawler(data, {**env, **offline}, "reprocess", "--json")
+        h["same"] = newscrawler(data, "reprocess", "--json", env={**env, **offline})
         h["after_same"] = articles(db)
-        h["killed"] = newscrawler(data, {**changed_env, **offline}, "reprocess", patch=KILL_AFTER_THREE_VERSIONS)
+        h["killed"] = newscrawler(data, "reprocess", prelude=KILL_AFTER_THREE_VERSIONS, env={**changed_env, **offline})
         h["after_killed"] = articles(db)
-        h["full"] = newscrawler(data, {**changed_env, **offline}, "reprocess", "--json")
+        h["full"] = newscrawler(data, "reprocess", "--json", env={**changed_env, **offline})
         h["after_full"] = articles(db)
-        h["again"] = newscrawler(data, {**changed_env, **offline}, "reprocess", "--json")
+        h["again"] = newscrawler(data, "reprocess", "--json", env={**changed_env, **offline})
         h["after_again"] = articles(db)
-        h["text"] = newscrawler(data, {**changed_env, **offline}, "reprocess", "lyd", "dahe")
+        h["text"] = newscrawler(data, "reprocess", "lyd", "dahe", env={**changed_env, **offline})
         h["served_during_reprocess"] = server.counts
     yield h
     client.drop_database(env["NEWSCRAWLER_DB"])
@@ -354,20 +347,20 @@ def test_reprocess_is_recorded_and_reported(history):
 
 def test_reprocess_refuses_unknown_sites_and_bad_dates(history, tmp_path):
     env = history["env"]
-    out = newscrawler(tmp_path, env, "reprocess", "nosuchportal")
+    out = newscrawler(tmp_path, "reprocess", "nosuchportal", env=env)
     assert out.returncode == 2 and "nosuchportal" in out.stderr
-    out = newscrawler(tmp_path, env, "reprocess", "--since", "yesterday")
+    out = newscrawler(tmp_path, "reprocess", "--since", "yesterday", env=env)
     assert out.returncode == 2 and "yesterday" in out.stderr
-    out = newscrawler(tmp_path, env, "reprocess")  # an empty data directory
+    out = newscrawler(tmp_path, "reprocess", env=env)  # an empty data directory
     assert out.returncode == 1 and "nothing to reprocess" in out.stderr
 
 
 def test_since_and_until_select_by_fetch_time(history):
     data, env = history["data"], history["env"]
     later = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
-    out = newscrawler(data, env, "reprocess", "--since", later)
+    out = newscrawler(data, "reprocess", "--since", later, env=env)
     assert out.returncode == 1 and "nothing to reprocess" in out.stderr
-    out = report(newscrawler(data, env, "reprocess", "lyd", "--until", later, "--json"))
+    out = report(newscrawler(data, "reprocess", "lyd", "--until", later, "--json", env=env))
     assert out["archived"] == sum(1 for a in history["manifest"]["articles"] if a["site"] == "lyd")
 
 
@@ -380,10 +373,11 @@ def test_archive_files_past_retention_are_pruned_when_a_run_starts(history, reco
     stamp = time.time() - 40 * 86400
     os.utime(old, (stamp, stamp))
     with ReplayServer(recordings[0] / "v1") as server:
-        kept = newscrawler(data, env, "crawl", "--replay", server.proxy_url)  # no retention set: keeps everything
+        kept = newscrawler(data, "crawl", "--replay", server.proxy_url, env=env)  # no retention: keeps everything
         assert kept.returncode == 0, kept.stderr[-2000:]
         assert old.exists()
-        pruned = newscrawler(data, {**env, "NEWSCRAWLER_ARCHIVE_DAYS": "30"}, "crawl", "--replay", server.proxy_url)
+        pruned = newscrawler(data, "crawl", "--replay", server.proxy_url,
+                             env={**env, "NEWSCRAWLER_ARCHIVE_DAYS": "30"})
     assert pruned.returncode == 0, pruned.stderr[-2000:]
     assert not old.exists() and archive_files(archive) == [current]  # nothing new was fetched: no new file
 
@@ -395,8 +389,8 @@ def test_an_article_fetched_again_without_the_archive_is_never_turned_back(histo
     [edit] = v2["changed"]
     files_before = archive_files(data / "archive")
     with ReplayServer(base / "v2") as server:
-        recheck = newscrawler(data, {**env, "NEWSCRAWLER_ARCHIVE": "0"}, "crawl", "--recheck", "--replay",
-                              server.proxy_url)
+        recheck = newscrawler(data, "crawl", "--recheck", "--replay", server.proxy_url,
+                              env={**env, "NEWSCRAWLER_ARCHIVE": "0"})
         assert recheck.returncode == 0, recheck.stderr[-2000:]
         assert server.count(edit["url"]) == 1
     assert archive_files(data / "archive") == files_before  # archiving off: no file
@@ -410,9 +404,9 @@ def test_an_article_fetched_again_without_the_archive_is_never_turned_back(histo
                  if by_any_url[key]["fetchedAt"] > a.fetched + timedelta(seconds=1)}
     assert edit["url"] in refetched
     # Runs here are seconds apart, so the same-fetch margin (a minute, for runs hours apart) is made a second.
-    out = report(newscrawler(data, env, "reprocess", "--json",
-                             patch="import datetime, newscrawler.spiders.reprocess as r\n"
-                                   "r.SAME_FETCH = datetime.timedelta(seconds=1)"))
+    out = report(newscrawler(data, "reprocess", "--json", env=env,
+                             prelude="import datetime, newscrawler.spiders.reprocess as r\n"
+                                     "r.SAME_FETCH = datetime.timedelta(seconds=1)"))
     assert out["articles"]["storedLater"] == len(refetched)
     after = articles(db)
     for url in refetched:
@@ -437,7 +431,7 @@ def test_reprocess_uses_every_complete_record_of_a_file_cut_short(history, mongo
     env = {"MONGO_URI": mongo_uri, "NEWSCRAWLER_DB": f"test_archive_cut_{uuid.uuid4().hex[:8]}"}
     client = pymongo.MongoClient(mongo_uri, tz_aware=True)
     try:
-        out = report(newscrawler(data, env, "reprocess", "--json"))
+        out = report(newscrawler(data, "reprocess", "--json", env=env))
         assert out["archived"] == len(groups) and out["articles"]["new"] == len(groups)
         assert out["damagedFiles"] and str(cut) in out["damagedFiles"][0]
         assert client[env["NEWSCRAWLER_DB"]].articles.count_documents({}) == len(groups)
@@ -454,7 +448,7 @@ def test_a_crawl_whose_archive_cannot_be_written_goes_on(recordings, mongo_uri, 
     client = pymongo.MongoClient(mongo_uri, tz_aware=True)
     try:
         with ReplayServer(recordings[0] / "v1") as server:
-            out = newscrawler(data, env, "crawl", "lyd", "--replay", server.proxy_url)
+            out = newscrawler(data, "crawl", "lyd", "--replay", server.proxy_url, env=env)
         assert out.returncode == 0, out.stderr[-2000:]
         # Said once, in the run's log (a successful run prints nothing when stdout is not a terminal).
         log = "".join(p.read_text(encoding="utf-8") for p in (data / "logs").glob("crawl-*.log"))

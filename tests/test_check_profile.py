@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from kit import newscrawler
 
 from newscrawler.cli.check import check_article
 from newscrawler.profiles import load_profiles
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
 
-REPO = Path(__file__).resolve().parents[1]
 SHIPPED = ("jzrb", "dahe", "hnr", "lyd")
 
 
@@ -30,8 +29,7 @@ def recordings(tmp_path_factory):
 
 
 def check_profile(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "newscrawler", "check-profile", *args], capture_output=True,
-                          text=True, cwd=REPO, timeout=120)
+    return newscrawler(None, "check-profile", *args, timeout=120)
 
 
 @pytest.mark.parametrize("site", SHIPPED)

@@ -19,21 +19,16 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from kit import REPO, child_env, newscrawler, start
 
 from newscrawler.normalise.sources import canonical_source
 from newscrawler.normalise.urls import canonical_url
 from newscrawler.profiles import profile_for_url
 from newscrawler_replay.generate import generate
 
-REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
-
-
-def newscrawler(data_dir: Path, *args: str, timeout: int = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +47,7 @@ def crawled(tmp_path_factory):
 @pytest.fixture(scope="module")
 def console(crawled):
     data, _ = crawled
-    proc = subprocess.Popen([sys.executable, "-m", "newscrawler", "--data-dir", str(data), "web", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    proc = start(data, "web", "--port", "0")
     line = proc.stdout.readline()
     match = re.match(r"console: (http://127\.0\.0\.1:\d+)/", line)
     assert match, line + proc.stderr.read()
@@ -128,7 +122,7 @@ def test_find_into_head_ends_quietly(crawled):
     data, _ = crawled
     result = subprocess.run(f"set -o pipefail; {sys.executable} -m newscrawler --data-dir {data} db find --limit 0 "
                             "| head -1", shell=True, executable="/bin/bash", capture_output=True, text=True,
-                            cwd=REPO, timeout=120)
+                            cwd=REPO, timeout=120, env=child_env(data))
     assert result.returncode == 0 and "Traceback" not in result.stderr and len(result.stdout.splitlines()) == 1
 
 

@@ -4,7 +4,6 @@ from 127.0.0.1, into a real MongoDB-wire server."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,25 +13,18 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from kit import REPO, newscrawler, open_store, scrapy_env
 
 from newscrawler.normalise.urls import canonical_url
 from newscrawler.profiles import load_profiles
 from newscrawler.runlock import RunLock
 from newscrawler.schema import STORED
-from newscrawler.store import Store
 from newscrawler.store.server import find_running
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
 
-REPO = Path(__file__).resolve().parents[1]
 PROFILES = load_profiles()
 STORED_KEYS = {"_id", *STORED}
-
-
-def newscrawler(data_dir: Path, *args: str, env: dict | None = None, timeout: int = 240):
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO)
 
 
 def squash(text: str | None) -> str:
@@ -62,43 +54,53 @@ def replay(recordings):
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory, replay, recordings):
-    """One data directory crawled twice from the v1 recording; what each run fetched."""
+    """One data directory crawled twice from the v1 recording, on its own embedded server as cron runs it;
+    what each run fetched."""
     data = tmp_path_factory.mktemp("data")
     replay.reset_counts()
-    first = newscrawler(data, "crawl", "--replay", replay.proxy_url)
+    first = newscrawler(data, "crawl", "--replay", replay.proxy_url, embedded=True)
     first_counts = replay.counts
     replay.reset_counts()
-    second = newscrawler(data, "crawl", "--replay", replay.proxy_url)
+    second = newscrawler(data, "crawl", "--replay", replay.proxy_url, embedded=True)
     second_counts = replay.counts
     return data, first, first_counts, second, second_counts
 
 
-def test_first_crawl_stores_every_recorded_article_exactly_once(crawled, recordings):
-    data, first, _, _, _ = crawled
+@pytest.fixture(scope="module")
+def served(crawled):
+    """The crawled data directory's embedded server kept up while the `db` commands read it (as `db serve`
+    would): each command joins it instead of starting it (about 5 s each)."""
+    left_running = find_running(crawled[0])
+    with open_store(crawled[0], embedded=True) as store:
+        yield crawled[0], left_running, store
+
+
+def test_first_crawl_stores_every_recorded_article_exactly_once(crawled, served, recordings):
+    _, first, _, _, _ = crawled
     manifest = recordings[1]
     assert first.returncode == 0, first.stderr[-3000:]
-    with Store.open(data_dir=data) as store:
-        assert store.articles.count() == len(manifest["articles"])
-        wrong = []
-        for expected in manifest["articles"]:
-            doc = store.articles.find(expected["url"])
-            if doc is None:
-                wrong.append((expected["url"], "missing"))
-                continue
-            if squash(doc["headline"]) != squash(expected["headline"]):
-                wrong.append((expected["url"], "headline", doc["headline"]))
-            if doc["datePublished"] != datetime.fromisoformat(expected["datePublished"]):
-                wrong.append((expected["url"], "date", doc["datePublished"]))
-            if expected["source"] not in (doc.get("source"), doc.get("sourceRaw")):
-                wrong.append((expected["url"], "source", doc.get("source"), doc.get("sourceRaw")))
-            body = squash(doc["articleBody"])
-            first_para, last_para = (squash(p) for p in (expected["bodyParagraphs"][0], expected["bodyParagraphs"][-1]))
-            if first_para not in body or last_para not in body or body.count(first_para) != 1:
-                wrong.append((expected["url"], "body"))
-            if set(doc) - set(STORED_KEYS):
-                wrong.append((expected["url"], "not a stored field of the schema", set(doc) - set(STORED_KEYS)))
-        assert not wrong
-        run = store.runs.recent()[-1]  # the first of the two runs
+    store = served[2]
+    assert store.articles.count() == len(manifest["articles"])
+    wrong = []
+    for expected in manifest["articles"]:
+        doc = store.articles.find(expected["url"])
+        if doc is None:
+            wrong.append((expected["url"], "missing"))
+            continue
+        if squash(doc["headline"]) != squash(expected["headline"]):
+            wrong.append((expected["url"], "headline", doc["headline"]))
+        if doc["datePublished"] != datetime.fromisoformat(expected["datePublished"]):
+            wrong.append((expected["url"], "date", doc["datePublished"]))
+        if expected["source"] not in (doc.get("source"), doc.get("sourceRaw")):
+            wrong.append((expected["url"], "source", doc.get("source"), doc.get("sourceRaw")))
+        body = squash(doc["articleBody"])
+        first_para, last_para = (squash(p) for p in (expected["bodyParagraphs"][0], expected["bodyParagraphs"][-1]))
+        if first_para not in body or last_para not in body or body.count(first_para) != 1:
+            wrong.append((expected["url"], "body"))
+        if set(doc) - set(STORED_KEYS):
+            wrong.append((expected["url"], "not a stored field of the schema", set(doc) - set(STORED_KEYS)))
+    assert not wrong
+    run = store.runs.recent()[-1]  # the first of the two runs
     assert run["status"] == "ok" and run["exitCode"] == 0
     assert run["articles"]["new"] == len(manifest["articles"])
     per_portal = run["perPortal"]
@@ -108,24 +110,23 @@ def test_first_crawl_stores_every_recorded_article_exactly_once(crawled, recordi
     assert {e["url"] for e in run["errors"]} == set(manifest["not_found"])
 
 
-def test_second_crawl_fetches_no_article_page_and_stores_nothing_new(crawled, recordings):
-    data, _, first_counts, second, second_counts = crawled
+def test_second_crawl_fetches_no_article_page_and_stores_nothing_new(crawled, served, recordings):
+    _, _, first_counts, second, second_counts = crawled
     assert second.returncode == 0, second.stderr[-3000:]
     assert sum(1 for u in first_counts if is_article_page(u)) >= len(recordings[1]["articles"])
     assert [u for u in second_counts if is_article_page(u)] == []
-    with Store.open(data_dir=data) as store:
-        run = store.runs.last()
-        assert store.articles.count() == len(recordings[1]["articles"])
+    store = served[2]
+    run = store.runs.last()
+    assert store.articles.count() == len(recordings[1]["articles"])
     assert run["articles"] == {"new": 0, "updated": 0, "unchanged": 0, "dropped": 0}
 
 
-def test_data_survives_a_restart_of_the_embedded_server(crawled, recordings):
-    data = crawled[0]
-    assert find_running(data) is None  # every command stopped the server it started
-    with Store.open(data_dir=data) as store:
-        assert store.server is not None and store.server.owned
-        assert store.articles.count() == len(recordings[1]["articles"])
-        assert len(store.runs.recent()) == 2
+def test_data_survives_a_restart_of_the_embedded_server(served, recordings):
+    _, left_running, store = served
+    assert left_running is None  # every command stopped the server it started
+    assert store.server is not None and store.server.owned  # started again, here
+    assert store.articles.count() == len(recordings[1]["articles"])
+    assert len(store.runs.recent()) == 2
 
 
 def test_each_run_logs_to_its_own_file(crawled):
@@ -161,7 +162,7 @@ def test_new_articles_are_picked_up_and_pagination_stops_early(tmp_path, jzrb_re
     assert {canonical_url(u, PROFILES["jzrb"]) for u in counts if is_article_page(u)} == added
     # Page 1 of a column brings the new articles, page 2 is all known: no page 3.
     assert not column_page_3(counts)
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path) as store:
         assert store.runs.last()["articles"]["new"] == len(added)
         assert store.articles.count() == sum(1 for a in v2["articles"] if a["site"] == "jzrb")
     # --backfill pages through every column again, still fetching no known article.
@@ -191,7 +192,7 @@ def test_a_portal_that_fails_outright_makes_the_run_fail(tmp_path, replay):
                          env={"NEWSCRAWLER_PROFILES": str(profiles)})
     assert result.returncode == 1
     assert "ghost" in result.stdout + result.stderr
-    with Store.open(data_dir=tmp_path / "data") as store:
+    with open_store(tmp_path / "data") as store:
         run = store.runs.last()
     assert run["status"] == "failed" and run["failedPortals"] == ["ghost"]
 
@@ -206,7 +207,7 @@ def test_a_portal_whose_links_no_longer_match_its_profile_fails_the_run(tmp_path
     result = newscrawler(tmp_path / "data", "crawl", "hnrold", "--replay", replay.proxy_url,
                          env={"NEWSCRAWLER_PROFILES": str(profiles)})
     assert result.returncode == 1
-    with Store.open(data_dir=tmp_path / "data") as store:
+    with open_store(tmp_path / "data") as store:
         run = store.runs.last()
     assert run["failedPortals"] == ["hnrold"]
     assert "article_url_pattern" in run["message"] and str(profiles / "hnrold.toml") in run["message"]
@@ -234,20 +235,20 @@ def test_unreachable_mongo_uri_fails_fast_without_printing_the_password(tmp_path
 
 
 def test_scrapy_crawl_command_runs_the_same_spider(tmp_path, replay):
-    env = {**os.environ, "http_proxy": replay.proxy_url, "NEWSCRAWLER_DATA_DIR": str(tmp_path)}
+    env = scrapy_env(tmp_path, {"http_proxy": replay.proxy_url})
     result = subprocess.run(
         [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", "site=hnr", "-s", "NEWSCRAWLER_IGNORE_POLITENESS=1",
          "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=WARNING"],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path) as store:
         stats = store.stats()
     assert set(stats["perSite"]) == {"hnr"} and stats["perSite"]["hnr"] >= 20
     assert stats["lastRun"]["portals"] == ["hnr"] and stats["lastRun"]["status"] == "ok"
 
 
-def test_db_stats_json(crawled, recordings):
-    result = newscrawler(crawled[0], "db", "stats", "--json")
+def test_db_stats_json(served, recordings):
+    result = newscrawler(served[0], "db", "stats", "--json", embedded=True)
     assert result.returncode == 0, result.stderr
     stats = json.loads(result.stdout)
     assert stats["articles"] == len(recordings[1]["articles"])
@@ -255,24 +256,24 @@ def test_db_stats_json(crawled, recordings):
     assert stats["lastRun"]["status"] == "ok"
 
 
-def test_db_find_and_show(crawled, recordings):
-    data = crawled[0]
+def test_db_find_and_show(served, recordings):
+    data = served[0]
     manifest = recordings[1]
     seed_copies = [a for a in manifest["articles"] if a["story"] == "seed"]
     assert {a["script"] for a in seed_copies} == {"Hans", "Hant"}
     # A Traditional query finds both the Simplified and the Traditional copy.
-    found = newscrawler(data, "db", "find", "總書記", "--site", "jzrb", "--json")
+    found = newscrawler(data, "db", "find", "總書記", "--site", "jzrb", "--json", embedded=True)
     assert found.returncode == 0, found.stderr
     urls = {json.loads(line)["canonicalUrl"] for line in found.stdout.splitlines()}
     assert urls == {a["url"] for a in seed_copies}
     dahe = newscrawler(data, "db", "find", "--site", "dahe", "--since", "2024-06-01", "--until", "2024-07-01",
-                       "--limit", "0", "--json")
+                       "--limit", "0", "--json", embedded=True)
     expected = {a["url"] for a in manifest["articles"]
                 if a["site"] == "dahe" and "2024-06-01" <= a["datePublished"][:10] < "2024-07-01"}
     assert {json.loads(line)["canonicalUrl"] for line in dahe.stdout.splitlines()} == expected
-    shown = newscrawler(data, "db", "show", "--json", seed_copies[0]["url"].replace("www.", ""))
+    shown = newscrawler(data, "db", "show", "--json", seed_copies[0]["url"].replace("www.", ""), embedded=True)
     assert shown.returncode == 0 and json.loads(shown.stdout)["canonicalUrl"] == seed_copies[0]["url"]
-    assert newscrawler(data, "db", "show", "http://www.jzrb.com/nope.shtml").returncode == 1
+    assert newscrawler(data, "db", "show", "http://www.jzrb.com/nope.shtml", embedded=True).returncode == 1
 
 
 def test_recheck_records_an_edited_article_as_a_version(tmp_path, recordings):
@@ -284,7 +285,7 @@ def test_recheck_records_an_edited_article_as_a_version(tmp_path, recordings):
         result = newscrawler(tmp_path, "crawl", "dahe", "--recheck", "--replay", server.proxy_url)
         assert server.count(edit["url"]) == 1  # known, fetched again because of --recheck
     assert result.returncode == 0, result.stderr[-2000:]
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path) as store:
         doc = store.articles.find(edit["url"])
         run = store.runs.last()
         assert store.articles.count() == sum(1 for a in v2["articles"] if a["site"] == "dahe")
@@ -297,7 +298,8 @@ def test_recheck_records_an_edited_article_as_a_version(tmp_path, recordings):
 
 
 def test_demo_stores_everything_the_replay_publishes_and_runs_again(tmp_path):
-    first = newscrawler(tmp_path, "demo", "--articles-per-site", "5")
+    # The demo keeps a data directory of its own for its last step: on embedded servers, as it runs for a user.
+    first = newscrawler(tmp_path, "demo", "--articles-per-site", "5", embedded=True)
     assert first.returncode == 0, first.stderr[-2000:]
     match = re.search(r"stored (\d+) articles \((\d+) of the (\d+) the replay publishes\)", first.stdout)
     assert match and len(set(match.groups())) == 1 and int(match.group(1)) >= 20
@@ -305,5 +307,5 @@ def test_demo_stores_everything_the_replay_publishes_and_runs_again(tmp_path):
     # The demo's last step: a redesigned portal caught by the health monitors (issue 8).
     assert "the crawl exited 4 (a portal degraded)" in first.stdout
     assert re.search(r"^dahe +degraded .*\n(?: .*\n)* +selector\.articleBody: ", first.stdout, re.M)
-    again = newscrawler(tmp_path, "demo")  # an existing checkout: the recording is reused, nothing new
+    again = newscrawler(tmp_path, "demo", embedded=True)  # an existing checkout: the recording is reused, nothing new
     assert again.returncode == 0 and "articles new 0" in again.stdout

@@ -3,25 +3,18 @@ MongoDB-wire server), then a re-crawl, then the edited page of version 2 importe
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pymongo
 import pytest
+from kit import newscrawler
 
 from newscrawler_replay.generate import generate, route_file
 from newscrawler_replay.server import ReplayServer
 
 REPO = Path(__file__).resolve().parents[1]
 VOLATILE = {"_id": 0, "lastSeen": 0, "fetchedAt": 0, "updatedAt": 0, "crawlRun": 0, "httpStatus": 0}
-
-
-def newscrawler(data_dir: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, env={**os.environ, **env}, timeout=240, cwd=REPO)
 
 
 def tagged(manifest: dict, tag: str) -> list[dict]:
@@ -43,9 +36,9 @@ def crawled(tmp_path_factory, mongo_uri):
                 db.fingerprints.count_documents({}))
 
     with ReplayServer(base / "v1") as server:
-        first = newscrawler(base / "data", env, "crawl", "--replay", server.proxy_url)
+        first = newscrawler(base / "data", "crawl", "--replay", server.proxy_url, env=env)
         after_first = snapshot()
-        second = newscrawler(base / "data", env, "crawl", "--replay", server.proxy_url)
+        second = newscrawler(base / "data", "crawl", "--replay", server.proxy_url, env=env)
         after_second = snapshot()
     yield {"base": base, "v1": v1, "v2": v2, "env": env, "db": db, "runs": (first, second),
            "snapshots": (after_first, after_second)}
@@ -114,7 +107,7 @@ def test_updated_article_gets_a_version_and_keeps_its_story(crawled):
     page = base / "edited.html"
     page.write_bytes((base / "v2" / "pages" / route_file(url)).read_bytes())
     (base / "map.tsv").write_text(f"edited.html\t{url}\n", encoding="utf-8")
-    result = newscrawler(base / "data", env, "import", str(page), "--url-map", str(base / "map.tsv"))
+    result = newscrawler(base / "data", "import", str(page), "--url-map", str(base / "map.tsv"), env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     after = article(db, url)
     assert after["bodyHash"] != before["bodyHash"]

@@ -10,9 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
-from faultkit import crawl, last_log
+from kit import crawl, last_log, open_store
 
-from newscrawler.store import Store
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
 
@@ -42,7 +41,7 @@ def test_a_failed_listing_page_is_walked_again_until_the_column_is_whole(tmp_pat
     assert len(hidden) >= 15
 
     first = crawl(tmp_path, "lyd", "--replay", str(rec_dir), "--fault", f"{page3}=503")
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path) as store:
         stored = {a["url"] for a in lyd(manifest) if store.articles.find(a["url"])}
         run = store.runs.last()
         [state] = store.columns.load([LYD_COLUMN]).values()
@@ -60,7 +59,7 @@ def test_a_failed_listing_page_is_walked_again_until_the_column_is_whole(tmp_pat
         fetched = server.counts
     assert second.returncode == 0, second.stderr[-2000:]
     assert fetched.get(page3) == 1
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path) as store:
         assert all(store.articles.find(a["url"]) for a in lyd(manifest))
         run = store.runs.last()
         [state] = store.columns.load([LYD_COLUMN]).values()
@@ -82,7 +81,7 @@ def test_failed_article_pages_and_continuations_are_fetched_again_next_run(tmp_p
     continuation = multi["url"].replace(".shtml", "_01.shtml")
     first = crawl(tmp_path, "lyd", "--replay", str(rec_dir), "--fault", f"{deep}=503", "--fault",
                   f"{continuation}=reset")
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path) as store:
         assert store.articles.find(deep) is None, first.stderr[-2000:]
         partial = store.articles.find(multi["url"])  # kept with its first page
         states = store.columns.of_site("lyd")  # the home page and the column
@@ -95,7 +94,7 @@ def test_failed_article_pages_and_continuations_are_fetched_again_next_run(tmp_p
         assert server.count(deep) == 1 and server.count(continuation) == 1
         assert not [u for u in server.counts if u.startswith(LYD_COLUMN + "index_")]  # the walk stopped early
     assert second.returncode == 0, second.stderr[-2000:]
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path) as store:
         assert store.articles.find(deep) is not None
         whole = store.articles.find(multi["url"])
         states = store.columns.of_site("lyd")
@@ -112,14 +111,14 @@ def test_an_article_that_keeps_failing_is_tried_again_then_given_up(tmp_path, re
     deep = links_on(rec_dir, "index_4.shtml")[1]
     fault = f"{deep}=500"
     crawl(tmp_path, "lyd", "--replay", str(rec_dir), "--fault", fault)
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path) as store:
         [state] = [s for s in store.columns.of_site("lyd") if s["retry"]]
         assert [(e["key"], e["tries"]) for e in state["retry"]] == [(deep, 1)]
         # Skip ahead to the last try rather than run the crawl MAX_ARTICLE_TRIES times.
         state["retry"][0]["tries"] = MAX_ARTICLE_TRIES - 1
         store.columns.save([state])
     result = crawl(tmp_path, "lyd", "--replay", str(rec_dir), "--fault", fault)
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path) as store:
         assert [e for s in store.columns.of_site("lyd") for e in s["retry"]] == []
         assert store.runs.last()["perPortal"]["lyd"]["articles_given_up"] == 1
     assert f"giving up on {deep}" in last_log(tmp_path), result.stderr

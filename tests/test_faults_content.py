@@ -15,9 +15,8 @@ from pathlib import Path
 
 import bson
 import pytest
-from faultkit import crawl, last_log, newscrawler
+from kit import crawl, last_log, newscrawler, open_store
 
-from newscrawler.store import Store
 from newscrawler_replay.generate import generate, route_file
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -40,7 +39,7 @@ def test_an_oversized_article_is_stored_cut_with_the_cut_recorded(tmp_path, rec)
     result = crawl(tmp_path, "jzrb", "--replay", str(rec_dir), "--fault", f"{big['url']}=huge")
     assert result.returncode == 0, result.stderr[-3000:]
     assert longest_line(result.stdout, result.stderr) < 2000
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path) as store:
         doc = store.articles.find(big["url"])
         run = store.runs.last()
         assert store.articles.count({"site": "jzrb"}) == sum(1 for a in manifest["articles"] if a["site"] == "jzrb")
@@ -56,7 +55,7 @@ def test_control_characters_in_pages_are_stored_clean(tmp_path, rec):
     lyd = [a for a in manifest["articles"] if a["site"] == "lyd"]
     result = crawl(tmp_path, "lyd", "--replay", str(rec_dir), "--fault", r"http://news\.lyd\.com\.cn/system/.*=ctrl")
     assert result.returncode == 0, result.stderr[-3000:]
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path) as store:
         docs = [store.articles.find(a["url"]) for a in lyd]
         run = store.runs.last()
     assert all(docs), [a["url"] for a, d in zip(lyd, docs, strict=True) if not d]
@@ -106,7 +105,7 @@ def test_an_extraction_failure_is_counted_and_recorded_with_its_url(tmp_path, re
         result = crawl(tmp_path / "data", "binary", env=env)
     finally:
         server.shutdown()
-    with Store.open(data_dir=tmp_path / "data") as store:
+    with open_store(tmp_path / "data") as store:
         run = store.runs.last()
         assert store.articles.find(f"{base}/news/2.html") is not None, result.stderr[-3000:]
     [failure] = [e for e in run["errors"] if e["kind"] == "extraction"]
@@ -139,7 +138,7 @@ def test_load_spill_stores_what_it_can_read_and_keeps_the_rest(tmp_path):
     rejected = path.with_name("run.jsonl.rejected").read_bytes().splitlines()
     assert rejected == [cut, b"not json"]
     assert not path.exists() and path.with_name("run.jsonl.loaded").exists()
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path) as store:
         assert store.articles.count() == 4
         doc = store.articles.find("http://www.example.cn/3.html")
         assert doc["truncated"] == ["articleBody"] and len(bson.encode(doc)) < 16 * 2**20

@@ -10,9 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from faultkit import crawl
+from kit import crawl, open_store
 
-from newscrawler.store import Store
 from newscrawler_replay.generate import generate
 
 
@@ -42,7 +41,7 @@ def rec(tmp_path_factory) -> tuple[Path, dict]:
 def test_an_unwritable_folder_stops_the_run_before_it_starts(tmp_path, rec, folder):
     data = tmp_path / "data"
     with tmpfs(data / folder, "ro,size=1m"):
-        result = crawl(data, "hnr", "--replay", str(rec[0]))
+        result = crawl(data, "hnr", "--replay", str(rec[0]), embedded=True)
     assert result.returncode == 2
     what = {"logs": "its log", "spill": "what the database cannot take", "db": "the database"}[folder]
     assert result.stderr.strip() == (f"newscrawler: cannot write to {data / folder}: Read-only file system; the run "
@@ -51,7 +50,8 @@ def test_an_unwritable_folder_stops_the_run_before_it_starts(tmp_path, rec, fold
 
 def test_too_little_free_space_stops_the_run_before_it_starts(tmp_path, rec):
     with tmpfs(tmp_path / "data", "size=8m") as data:
-        result = crawl(data, "hnr", "--replay", str(rec[0]), env={"NEWSCRAWLER_MIN_FREE_MB": "20"})
+        result = crawl(data, "hnr", "--replay", str(rec[0]), env={"NEWSCRAWLER_MIN_FREE_MB": "20"},
+                       embedded=True)
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"newscrawler: only 8 MB free for {data}; a run needs at least 20 MB")
 
@@ -63,18 +63,18 @@ def test_a_disk_that_fills_mid_crawl_loses_nothing_and_floods_nothing(tmp_path, 
         ballast = data / "ballast"
         with ballast.open("wb") as fh:  # leaves about 4 MB: enough to start, not for the whole crawl
             fh.write(b"\0" * (60 * 2**20))
-        full = crawl(data, "--replay", str(rec_dir), env=env)
+        full = crawl(data, "--replay", str(rec_dir), env=env, embedded=True)
         assert full.returncode == 3, full.stderr[-3000:]
         assert "Logging error" not in full.stderr and "Traceback" not in full.stderr
         assert "No space left on device" in full.stderr
         assert max(len(line) for line in full.stderr.splitlines()) < 10_000
         # Space is freed: the next run stores everything, each article once.
         ballast.unlink()
-        with Store.open(data_dir=data) as store:
+        with open_store(data, embedded=True) as store:
             partial = store.articles.count()
         assert 0 < partial < len(manifest["articles"])
-        again = crawl(data, "--replay", str(rec_dir), env=env)
+        again = crawl(data, "--replay", str(rec_dir), env=env, embedded=True)
         assert again.returncode == 0, again.stderr[-3000:]
-        with Store.open(data_dir=data) as store:
+        with open_store(data, embedded=True) as store:
             assert store.articles.count() == len(manifest["articles"])
             assert all(store.articles.find(a["url"]) for a in manifest["articles"])

@@ -14,10 +14,9 @@ from pathlib import Path
 import dns.message
 import dns.rcode
 import pytest
-from faultkit import crawl, last_log, newscrawler
+from kit import crawl, last_log, newscrawler, open_store
 
 from newscrawler.profiles import ProfileError, load_profile
-from newscrawler.store import Store
 from newscrawler_replay.generate import generate, route_file
 
 GOOD = """site = "demo"
@@ -132,7 +131,7 @@ def test_one_broken_profile_is_reported_and_the_healthy_portals_are_still_crawle
     assert every.returncode == 2, every.stderr[-3000:]
     assert f"broken portal profile {profiles / 'broken.toml'}: field 'enabled'" in every.stderr
     assert "Traceback" not in every.stderr
-    with Store.open(data_dir=tmp_path / "data") as store:
+    with open_store(tmp_path / "data") as store:
         assert set(store.articles.per_site()) == set(manifest["sites"])  # every healthy portal crawled
         run = store.runs.last()
     assert run["exitCode"] == 2 and run["status"] == "failed"
@@ -192,7 +191,7 @@ def test_damaged_warc_files_are_each_reported_and_the_rest_is_imported(tmp_path,
     assert any(f"{folder / 'a_garbled.warc.gz'}: damaged file" in e for e in errors)
     assert any(f"{folder / 'b_truncated.warc.gz'}: the compressed file is truncated" in e for e in errors)
     assert any(f"{folder / 'c_cut_short.warc.gz'} (" in e and "the record is cut short" in e for e in errors)
-    with Store.open(data_dir=tmp_path / "data") as store:
+    with open_store(tmp_path / "data") as store:
         stored = {a["url"] for a in articles if store.articles.find(a["url"])}
         run = store.runs.last()
     assert stored == set(expected + [pages[9][0]])

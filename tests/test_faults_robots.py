@@ -12,9 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from faultkit import REPO, crawl
-
-from newscrawler.store import Store
+from kit import REPO, crawl, open_store
 
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
 
@@ -116,5 +114,5 @@ def test_a_crawl_never_fetches_a_disallowed_page(tmp_path, site):
     assert "Traceback" not in result.stderr
     assert [h for h in hits if h.startswith("/private/")] == []
     assert {"/", "/news/c/", "/news/a/2024/0.html", "/news/b/2024/1.html"} <= set(hits)
-    with Store.open(data_dir=tmp_path / "data") as store:
+    with open_store(tmp_path / "data") as store:
         assert store.runs.last()["pagesFetched"] >= 3

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pymongo
 import pytest
-from faultkit import REPO, crawl, newscrawler
+from kit import REPO, crawl, newscrawler, open_store, start
 
-from newscrawler.store import Store, server
+from newscrawler.store import server
 from newscrawler_replay.generate import generate
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
@@ -52,13 +52,12 @@ def test_a_signal_during_start_up_never_bricks_the_data_directory(tmp_path, rec)
     then kill points every 0.5 s from 0.5 to 3 s into `crawl` (server start-up, then the crawl), SIGKILL,
     SIGTERM and Ctrl-C in turn, all on that one directory: nothing is left running, and the next run works."""
     data = tmp_path / "data"
-    setup = subprocess.Popen([sys.executable, "-m", "newscrawler", "--data-dir", str(data), "db", "serve"],
-                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    setup = start(data, "db", "serve", embedded=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(2.0)
     setup.kill()
     setup.wait(30)
     assert gone(data), "a server outlived SIGKILL during set-up"
-    result = newscrawler(data, "db", "stats", "--json")
+    result = newscrawler(data, "db", "stats", "--json", embedded=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout)["articles"] == 0
     assert gone(data)
@@ -66,17 +65,16 @@ def test_a_signal_during_start_up_never_bricks_the_data_directory(tmp_path, rec)
     outcomes = []
     for i, at in enumerate([0.5, 1.0, 1.5, 2.0, 2.5, 3.0]):
         sig = kinds[i % 3]
-        proc = subprocess.Popen([sys.executable, "-m", "newscrawler", "--data-dir", str(data), "crawl", "hnr",
-                                 "--replay", str(rec)], cwd=REPO, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = start(data, "crawl", "hnr", "--replay", str(rec), embedded=True, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
         time.sleep(at)
         proc.send_signal(sig)
         proc.wait(60)
         outcomes.append((at, sig.name, proc.returncode))
         assert gone(data), f"a server outlived {sig.name} at {at} s: {processes(data)}"
-    result = crawl(data, "hnr", "--replay", str(rec))
+    result = crawl(data, "hnr", "--replay", str(rec), embedded=True)
     assert result.returncode == 0, (outcomes, result.stderr[-2000:])
-    with Store.open(data_dir=data) as store:
+    with open_store(data, embedded=True) as store:
         assert store.articles.count({"site": "hnr"}) >= 3
         records = json.dumps(store.runs.recent(20), default=str)
     assert gone(data)
@@ -96,7 +94,7 @@ def test_a_stale_server_json_pointing_at_another_data_directory_is_never_used(tm
         mine = tmp_path / "mine" / "db"
         mine.mkdir(parents=True)
         (mine / "server.json").write_text(json.dumps({"uri": other.uri, "pid": other.pid}))
-        result = newscrawler(tmp_path / "mine", "db", "stats", "--json")
+        result = newscrawler(tmp_path / "mine", "db", "stats", "--json", embedded=True)
         assert result.returncode == 0, result.stderr[-2000:]
         assert json.loads(result.stdout)["articles"] == 0
         assert other.uri not in result.stdout
@@ -121,10 +119,10 @@ def daemon(data_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
 
 def test_an_orphan_daemon_is_stopped_and_a_recorded_unsupervised_one_adopted(tmp_path):
     data = tmp_path / "data"
-    assert newscrawler(data, "db", "stats").returncode == 0 and gone(data)
+    assert newscrawler(data, "db", "stats", embedded=True).returncode == 0 and gone(data)
     # An orphan nobody recorded (e.g. its starter was killed by an older version): it holds the lock.
     orphan, _ = daemon(data, "--auth")
-    result = newscrawler(data, "db", "stats")
+    result = newscrawler(data, "db", "stats", embedded=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert orphan.wait(30) is not None  # stopped, not waited on forever
     assert gone(data)
@@ -132,7 +130,7 @@ def test_an_orphan_daemon_is_stopped_and_a_recorded_unsupervised_one_adopted(tmp
     # command needs it any more, it is stopped.
     adopted, uri = daemon(data, "--auth")
     (data / "db" / "server.json").write_text(json.dumps({"uri": uri, "pid": adopted.pid}))
-    result = newscrawler(data, "db", "stats")
+    result = newscrawler(data, "db", "stats", embedded=True)
     assert result.returncode == 0 and uri in result.stdout, result.stderr[-2000:]
     assert adopted.wait(30) == 0  # SIGTERM: a clean stop
     assert gone(data)
@@ -140,8 +138,7 @@ def test_an_orphan_daemon_is_stopped_and_a_recorded_unsupervised_one_adopted(tmp
 
 def test_the_server_stops_when_the_last_client_is_gone_however_it_went(tmp_path):
     data = tmp_path / "data"
-    serve = subprocess.Popen([sys.executable, "-m", "newscrawler", "--data-dir", str(data), "db", "serve"],
-                             cwd=REPO, stdout=subprocess.PIPE, text=True)
+    serve = start(data, "db", "serve", embedded=True, stderr=None)
     assert serve.stdout.readline().startswith("serving ")
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
                                "from newscrawler.store.server import ensure_server; "

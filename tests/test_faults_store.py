@@ -9,15 +9,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pymongo
 import pytest
-from faultkit import REPO, crawl, last_log
+from kit import crawl, last_log, open_store, start
 
-from newscrawler.store import Store
 from newscrawler_replay.generate import generate
 
 
@@ -48,8 +46,7 @@ def crawl_and_break(data_dir: Path, rec_dir: Path, at_least: int,
                     how: signal.Signals) -> tuple[subprocess.CompletedProcess, float]:
     """Crawl, and once `at_least` articles are stored send `how` to the database daemon; (result, seconds
     from the fault to the crawl's exit)."""
-    proc = subprocess.Popen([sys.executable, "-m", "newscrawler", "--data-dir", str(data_dir), "crawl", "--replay",
-                             str(rec_dir)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start(data_dir, "crawl", "--replay", str(rec_dir), embedded=True)
     deadline = time.monotonic() + 120
     while stored(data_dir) < at_least:
         assert proc.poll() is None and time.monotonic() < deadline, "the crawl ended before the fault"
@@ -78,7 +75,7 @@ def test_a_database_killed_then_stalled_mid_crawl_stops_the_run_within_seconds_a
 
     # The next run loads the spill and the run record, then crawls on; this time the server stalls (once
     # the crawl itself has stored some articles).
-    with Store.open(data_dir=data) as store:
+    with open_store(data, embedded=True) as store:
         before = store.articles.count()
     assert total - before - kept > 250, (before, kept)
     # Once the crawl's first batch is written (the store's batches are 200 articles): mid-crawl.
@@ -88,10 +85,10 @@ def test_a_database_killed_then_stalled_mid_crawl_stops_the_run_within_seconds_a
     assert seconds < 45, f"the crawl went on for {seconds:.0f} s after the database stalled"
     assert spilled.with_name(spilled.name + ".loaded").exists()
 
-    final = crawl(data, "--replay", str(rec_dir))
+    final = crawl(data, "--replay", str(rec_dir), embedded=True)
     assert final.returncode == 0, final.stderr[-3000:]
     assert not list((data / "spill").glob("*.jsonl")) and not list((data / "spill").glob("*.run.json"))
-    with Store.open(data_dir=data) as store:
+    with open_store(data, embedded=True) as store:
         urls = [a["url"] for a in manifest["articles"]]
         assert store.articles.count() == total
         assert all(store.articles.find(u) for u in urls)

@@ -4,26 +4,19 @@ server: the same pipelines as a crawl, so copies form story clusters; `db cluste
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import uuid
 from io import BytesIO
 from pathlib import Path
 
 import pymongo
 import pytest
+from kit import newscrawler
 
 from newscrawler.spiders.importer import read_url_map, site_for
 from newscrawler_replay.generate import generate, route_file
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def newscrawler(data_dir: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, env={**os.environ, **env}, timeout=180, cwd=REPO)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +46,7 @@ def imported(saved, mongo_uri, tmp_path_factory):
     base, wanted = saved
     env = {"MONGO_URI": mongo_uri, "NEWSCRAWLER_DB": f"test_import_{uuid.uuid4().hex[:8]}"}
     data = tmp_path_factory.mktemp("data")
-    first = newscrawler(data, env, "import", str(base / "pages"), "--url-map", str(base / "urls.tsv"))
+    first = newscrawler(data, "import", str(base / "pages"), "--url-map", str(base / "urls.tsv"), env=env)
     client = pymongo.MongoClient(mongo_uri, tz_aware=True)
     db = client[env["NEWSCRAWLER_DB"]]
     snapshot = {"articles": list(db.articles.find({}, {"_id": 0, "lastSeen": 0, "fetchedAt": 0})),
@@ -97,7 +90,7 @@ def test_traditional_copy_joins_the_simplified_story(imported):
 
 def test_db_clusters_json_prints_one_object_per_cluster(imported):
     _, wanted, env, data, _, _, _ = imported
-    out = newscrawler(data, env, "db", "clusters", "--json")
+    out = newscrawler(data, "db", "clusters", "--json", env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     clusters = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
     assert len(clusters) == 2
@@ -109,7 +102,7 @@ def test_db_clusters_json_prints_one_object_per_cluster(imported):
 
 def test_importing_again_changes_nothing(imported):
     base, _, env, data, _, db, snapshot = imported
-    again = newscrawler(data, env, "import", str(base / "pages"), "--url-map", str(base / "urls.tsv"))
+    again = newscrawler(data, "import", str(base / "pages"), "--url-map", str(base / "urls.tsv"), env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "new 0, updated 0, unchanged 4" in again.stdout
     assert list(db.articles.find({}, {"_id": 0, "lastSeen": 0, "fetchedAt": 0})) == snapshot["articles"]
@@ -131,7 +124,7 @@ def test_warc_import_takes_urls_from_records_and_sites_from_hosts(saved, mongo_u
     warc = tmp_path / "pages.warc.gz"
     warc.write_bytes(buf.getvalue())
     env = {"MONGO_URI": mongo_uri, "NEWSCRAWLER_DB": f"test_warc_{uuid.uuid4().hex[:8]}"}
-    out = newscrawler(tmp_path / "data", env, "import", str(warc))
+    out = newscrawler(tmp_path / "data", "import", str(warc), env=env)
     client = pymongo.MongoClient(mongo_uri, tz_aware=True)
     try:
         assert out.returncode == 0, out.stderr[-3000:]
@@ -144,7 +137,7 @@ def test_warc_import_takes_urls_from_records_and_sites_from_hosts(saved, mongo_u
 
 
 def test_missing_path_is_a_usage_error(tmp_path):
-    out = newscrawler(tmp_path, {}, "import", str(tmp_path / "nope.html"))
+    out = newscrawler(tmp_path, "import", str(tmp_path / "nope.html"))
     assert out.returncode == 2 and "no such file" in out.stderr
 
 

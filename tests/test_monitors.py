@@ -4,14 +4,11 @@ end-to-end scenario with a real HTTP receiver and SMTP server is tests/test_moni
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
+from kit import crawl
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
@@ -28,7 +25,6 @@ from newscrawler.monitors.thresholds import check as check_thresholds
 from newscrawler.profiles import ProfileError, load_profile, load_profiles
 from newscrawler.schema import Article
 
-REPO = Path(__file__).resolve().parents[1]
 T = Thresholds.default()
 NOW = datetime(2026, 11, 27, 2, 15, tzinfo=UTC)
 DAY = timedelta(hours=24)
@@ -101,9 +97,7 @@ def test_crawl_refuses_a_malformed_threshold_naming_file_and_field(tmp_path):
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     (profiles / "demo.toml").write_text(PROFILE + "[health]\nmax_error_rate = 20\n", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(tmp_path / "data"), "crawl",
-                             "demo"], capture_output=True, text=True, timeout=120, cwd=REPO,
-                            env={**os.environ, "NEWSCRAWLER_PROFILES": str(profiles)})
+    result = crawl(tmp_path / "data", "demo", env={"NEWSCRAWLER_PROFILES": str(profiles)}, timeout=120)
     assert result.returncode == 2
     assert f"{profiles / 'demo.toml'}: field 'health.max_error_rate'" in result.stderr
     assert "from 0 to 1" in result.stderr

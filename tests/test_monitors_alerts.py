@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import email
 import json
-import os
-import socket
 import subprocess
-import sys
 import threading
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,23 +16,15 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from kit import free_port, newscrawler, open_store
 
 from newscrawler.profiles import load_profiles
-from newscrawler.store import Store
-from newscrawler.store.server import ensure_server
 from newscrawler_replay.generate import generate
 
-REPO = Path(__file__).resolve().parents[1]
 PROFILES = load_profiles()
 DRIFTED = ["jzrb", "dahe", "hnr"]  # hnr's article URLs changed shape too
 PER_SITE = 6
 SMTP_PASSWORD = "s3cret-Pa55-word"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Receiver(ThreadingHTTPServer):
@@ -79,14 +68,11 @@ def smtp_server(inbox: Inbox, **kwargs) -> Controller:
 
 
 def crawl(data: Path, recording: Path, env: dict, *sites: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(data), "crawl", *sites,
-                           "--replay", str(recording)], capture_output=True, text=True, timeout=300, cwd=REPO,
-                          env={**os.environ, **env})
+    return newscrawler(data, "crawl", *sites, "--replay", str(recording), env=env, timeout=300)
 
 
 def db(data: Path, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(data), "db", *args],
-                            capture_output=True, text=True, timeout=120, cwd=REPO)
+    result = newscrawler(data, "db", *args, timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -106,13 +92,12 @@ def scenario(tmp_path_factory):
            "NEWSCRAWLER_ALERT_EMAIL_FROM": "newscrawler@example.org", "NEWSCRAWLER_SMTP_HOST": "127.0.0.1",
            "NEWSCRAWLER_SMTP_PORT": str(smtp.port), "NEWSCRAWLER_SMTP_TLS": "none"}
     data = base / "data"
-    server = ensure_server(data)  # up across the runs, as on a machine crawling nightly
     runs = []
     try:
         for recording in recordings:
             posts, mails = len(receiver.posts), len(inbox.messages)
             result = crawl(data, recording, env)
-            with Store.open(data_dir=data) as store:
+            with open_store(data) as store:
                 record = store.runs.last()
             runs.append({"result": result, "record": record, "posts": receiver.posts[posts:],
                          "mails": inbox.messages[mails:], "health": db(data, "health"),
@@ -120,7 +105,6 @@ def scenario(tmp_path_factory):
     finally:
         smtp.stop()
         receiver.shutdown()
-        server.stop()
     return runs
 
 
@@ -242,7 +226,7 @@ def test_a_failing_alert_action_is_recorded_and_loses_nothing(tmp_path):
     finally:
         refusing.stop()
     assert result.returncode == 4, result.stderr[-3000:]  # dahe's selectors match nothing: degraded
-    with Store.open(data_dir=data) as store:
+    with open_store(data) as store:
         record = store.runs.last()
         stored = store.articles.count()
         state = store.health.state("dahe")
@@ -267,7 +251,7 @@ def test_a_failing_alert_action_is_recorded_and_loses_nothing(tmp_path):
     assert result.returncode == 4
     assert [p["json"]["portal"] for p in receiver.posts] == ["dahe"]
     assert receiver.posts[0]["json"]["kind"] == "broken" and receiver.posts[0]["type"].startswith("application/json")
-    with Store.open(data_dir=data) as store:
+    with open_store(data) as store:
         state = store.health.state("dahe")
     assert state["pending"] is None and state["alertedAt"] is not None
 
@@ -285,11 +269,9 @@ def test_an_import_is_judged_by_the_same_monitors(tmp_path):
         (pages / f"{n}.html").write_bytes((tmp_path / "rec" / "pages" / route_file(a["url"])).read_bytes())
         lines.append(f"{n}.html\t{a['url']}")
     (tmp_path / "urls.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(tmp_path / "data"), "import",
-                             str(pages), "--url-map", str(tmp_path / "urls.tsv")], capture_output=True, text=True,
-                            timeout=300, cwd=REPO)
+    result = newscrawler(tmp_path / "data", "import", str(pages), "--url-map", str(tmp_path / "urls.tsv"), timeout=300)
     assert result.returncode == 4, result.stderr[-3000:]
-    with Store.open(data_dir=tmp_path / "data") as store:
+    with open_store(tmp_path / "data") as store:
         record = store.runs.last()
         assert store.articles.count() == len(lines)
         assert store.health.state("dahe")["status"] == "degraded"

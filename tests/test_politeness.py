@@ -5,19 +5,18 @@ of the replay served from 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from kit import REPO, crawl, open_store, scrapy_env
+
 from newscrawler.profiles import load_profiles
-from newscrawler.store import Store
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
 
-REPO = Path(__file__).resolve().parents[1]
 OFFSITE_PAGE = "http://www.offsite.example/news/bendi/index_2.shtml"
 
 
@@ -41,14 +40,13 @@ def test_a_portal_never_leaves_its_hosts_by_link_or_redirect(tmp_path):
 
     data = tmp_path / "data"
     with ReplayServer(rec) as server:
-        result = subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(data), "crawl", "jzrb", "dahe",
-                                 "--replay", server.proxy_url], capture_output=True, text=True, timeout=240, cwd=REPO)
+        result = crawl(data, "jzrb", "dahe", "--replay", server.proxy_url)
         counts = server.counts
     assert result.returncode == 0, result.stderr[-3000:]
     assert counts.get(OFFSITE_PAGE, 0) == 0 and not any("offsite.example" in u for u in counts)
     assert counts[jzrb["url"]] == 1 and counts[dahe["url"]] == 1  # the redirect was not followed
     profiles = load_profiles()
-    with Store.open(data_dir=data) as store:
+    with open_store(data) as store:
         docs = list(store.articles.collection.find({}, {"site": 1, "url": 1, "canonicalUrl": 1, "urls": 1}))
         (run,) = store.runs.recent()
     for doc in docs:
@@ -70,8 +68,7 @@ def test_autothrottle_never_goes_below_the_profiles_download_delay_and_no_consol
     (profiles / "hnr.toml").write_text(hnr, encoding="utf-8")
     data = tmp_path / "data"
     with ReplayServer(rec) as server:
-        env = {**os.environ, "http_proxy": server.proxy_url, "NEWSCRAWLER_DATA_DIR": str(data),
-               "NEWSCRAWLER_PROFILES": str(profiles)}
+        env = scrapy_env(data, {"http_proxy": server.proxy_url, "NEWSCRAWLER_PROFILES": str(profiles)})
         # The replay answers in about a millisecond: Scrapy's AutoThrottle would bring the delay down to the
         # global DOWNLOAD_DELAY, here 0.
         result = subprocess.run(

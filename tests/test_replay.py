@@ -8,8 +8,6 @@ import http.client
 import json
 import re
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from kit import newscrawler, open_store
 from lxml import html as lxml_html
 
 from newscrawler.profiles import BUILTIN_DIR, load_profiles
@@ -27,7 +26,6 @@ from newscrawler_replay.faults import HUGE_BYTES, parse_fault
 from newscrawler_replay.generate import route_file
 
 PROFILES = load_profiles([BUILTIN_DIR])
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -316,8 +314,7 @@ def test_cli_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 # Runs the real CLI in a child process in which the replay package cannot be imported, as in a production
 # install (`make install`, the Docker image).
-WITHOUT_REPLAY = ("import sys; sys.modules['newscrawler_replay'] = None; from newscrawler.cli import main; "
-                  "sys.exit(main(sys.argv[1:]))")
+WITHOUT_REPLAY = "sys.modules['newscrawler_replay'] = None"
 
 
 @pytest.mark.parametrize("command", [["replay", "generate", "{dir}/rec"], ["replay", "serve", "{dir}/rec"],
@@ -325,8 +322,7 @@ WITHOUT_REPLAY = ("import sys; sys.modules['newscrawler_replay'] = None; from ne
                          ids=["replay generate", "replay serve", "demo", "crawl --replay"])
 def test_dev_commands_say_they_need_the_development_install(tmp_path: Path, command: list[str]) -> None:
     args = [a.format(dir=tmp_path) for a in command]
-    done = subprocess.run([sys.executable, "-c", WITHOUT_REPLAY, "--data-dir", str(tmp_path / "data"), *args],
-                          capture_output=True, text=True, timeout=60)
+    done = newscrawler(tmp_path / "data", *args, prelude=WITHOUT_REPLAY, timeout=60)
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     lines = done.stderr.splitlines()
@@ -342,12 +338,10 @@ def test_other_commands_work_without_the_replay_package(tmp_path: Path) -> None:
     page = tmp_path / "page.html"
     page.write_text("<html><head><title>标题</title></head><body><h1>标题</h1><p>" + "正文内容。" * 40
                     + "</p></body></html>", encoding="utf-8")
-    done = subprocess.run([sys.executable, "-c", WITHOUT_REPLAY, "extract", str(page), "--url", "http://x.cn/a.html"],
-                          capture_output=True, text=True, timeout=60)
+    done = newscrawler(None, "extract", str(page), "--url", "http://x.cn/a.html", prelude=WITHOUT_REPLAY, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[0])["headline"] == "标题"
-    helped = subprocess.run([sys.executable, "-c", WITHOUT_REPLAY, "replay", "serve", "--help"],
-                            capture_output=True, text=True, timeout=60)
+    helped = newscrawler(None, "replay", "serve", "--help", prelude=WITHOUT_REPLAY, timeout=60)
     assert helped.returncode == 0 and "--port" in helped.stdout
 
 
@@ -513,15 +507,12 @@ def test_a_malformed_fault_is_a_usage_error(tmp_path: Path, rec: tuple[Path, dic
 
 
 def test_crawl_replay_with_faults_loses_the_page_that_always_fails_and_retries_the_other(tmp_path: Path) -> None:
-    from newscrawler.store import Store
-
     m = generate(tmp_path / "rec", articles_per_site=4)
     lost, retried = _article(m, "dahe", 0)["url"], _article(m, "dahe", 1)["url"]
-    done = subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(tmp_path / "data"), "crawl",
-                           "--replay", str(tmp_path / "rec"), "--fault", f"{lost}=503", "--fault", f"{retried}=503:1",
-                           "--log-level", "WARNING"], capture_output=True, text=True, timeout=240, cwd=REPO)
+    done = newscrawler(tmp_path / "data", "crawl", "--replay", str(tmp_path / "rec"), "--fault", f"{lost}=503",
+                       "--fault", f"{retried}=503:1", "--log-level", "WARNING")
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
-    with Store.open(data_dir=tmp_path / "data") as store:
+    with open_store(tmp_path / "data") as store:
         assert store.articles.find(lost) is None
         assert store.articles.find(retried) is not None  # Scrapy retried the 503 and got the page
         assert store.articles.count() == len(m["articles"]) - 1

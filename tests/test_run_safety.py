@@ -13,14 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
+from kit import REPO, open_store, scrapy_env, start
+from kit import newscrawler as run
 
 from newscrawler.cli.common import parse_duration
-from newscrawler.store import Store
 from newscrawler.store.server import EmbeddedServer, find_running
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
 
-REPO = Path(__file__).resolve().parents[1]
 # Every request to lyd stalls (robots.txt included): the run cannot finish on its own.
 STALL_LYD = r"http://news\.lyd\.com\.cn/.*=stall"
 
@@ -36,17 +36,6 @@ def expected_urls(manifest) -> set[str]:
     return {a["url"] for a in manifest["articles"]}
 
 
-def start(data: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "newscrawler", "--data-dir", str(data), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                            env={**os.environ, **(env or {})})
-
-
-def run(data: Path, *args: str, env: dict | None = None, timeout: int = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(data), *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=REPO, env={**os.environ, **(env or {})})
-
-
 def wait_for_log(data: Path, text: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -57,18 +46,18 @@ def wait_for_log(data: Path, text: str, timeout: float = 60) -> None:
     raise AssertionError(f"{text!r} never appeared in the run's log")
 
 
-def stored_articles(data: Path) -> list[dict]:
-    with Store.open(data_dir=data) as store:
+def stored_articles(data: Path, embedded: bool = False) -> list[dict]:
+    with open_store(data, embedded) as store:
         return list(store.articles.collection.find({}, {"canonicalUrl": 1, "urls": 1, "site": 1}))
 
 
-def runs(data: Path) -> list[dict]:
-    with Store.open(data_dir=data) as store:
+def runs(data: Path, embedded: bool = False) -> list[dict]:
+    with open_store(data, embedded) as store:
         return list(reversed(store.runs.recent(50)))
 
 
-def assert_complete_once(data: Path, manifest) -> None:
-    docs = stored_articles(data)
+def assert_complete_once(data: Path, manifest, embedded: bool = False) -> None:
+    docs = stored_articles(data, embedded)
     canonical = [d["canonicalUrl"] for d in docs]
     assert len(canonical) == len(set(canonical)), "an article was stored twice"
     reached = {u for d in docs for u in d.get("urls", [])} | set(canonical)
@@ -111,7 +100,7 @@ def test_the_run_ends_at_its_deadline_with_status_5_and_nothing_lost(tmp_path, r
 def test_sigterm_mid_run_is_graceful_and_a_rerun_completes_the_set_exactly_once(tmp_path, recording):
     rec, manifest = recording
     data = tmp_path / "data"
-    proc = start(data, "crawl", "--replay", str(rec), "--fault", STALL_LYD)
+    proc = start(data, "crawl", "--replay", str(rec), "--fault", STALL_LYD, embedded=True)
     # Mid-run: the other portals' articles are in the store pipeline's batch, lyd is stalled.
     wait_for_log(data, "fetch failed: http://news.hnr.cn/")
     time.sleep(1.0)
@@ -121,23 +110,23 @@ def test_sigterm_mid_run_is_graceful_and_a_rerun_completes_the_set_exactly_once(
     assert proc.returncode == 143, err[-3000:]
     assert time.monotonic() - signalled < 20
     assert "stopped by SIGTERM" in err and "log: " in err
-    (record,) = runs(data)
+    (record,) = runs(data, embedded=True)
     assert record["status"] == "stopped" and record["closeReason"] == "sigterm" and record["exitCode"] == 143
     assert record["failedPortals"] == []  # a stopped run's partial counts fail no portal
-    stored = stored_articles(data)
+    stored = stored_articles(data, embedded=True)
     # The batch was flushed: every article the run counted as scraped is in the store, none spilled.
     assert record["articles"]["new"] == len(stored) > 20
     assert not (data / "spill").exists()
     assert find_running(data) is None, "the embedded server was left running"
-    again = run(data, "crawl", "--replay", str(rec))
+    again = run(data, "crawl", "--replay", str(rec), embedded=True)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert_complete_once(data, manifest)
+    assert_complete_once(data, manifest, embedded=True)
 
 
 def test_a_second_sigterm_stops_at_once_and_keeps_the_batch_in_a_spill_file(tmp_path, recording):
     rec, manifest = recording
     data = tmp_path / "data"
-    proc = start(data, "crawl", "--replay", str(rec), "--fault", STALL_LYD)
+    proc = start(data, "crawl", "--replay", str(rec), "--fault", STALL_LYD, embedded=True)
     wait_for_log(data, "fetch failed: http://news.hnr.cn/")
     time.sleep(1.0)
     proc.send_signal(signal.SIGTERM)
@@ -148,19 +137,19 @@ def test_a_second_sigterm_stops_at_once_and_keeps_the_batch_in_a_spill_file(tmp_
     assert proc.returncode == 143, err[-3000:]
     assert time.monotonic() - signalled < 8
     assert "stopped at once" in err
-    (record,) = runs(data)
+    (record,) = runs(data, embedded=True)
     assert record["status"] == "stopped" and record["exitCode"] == 143 and "stopped at once" in record["message"]
     spill = Path(record["spillFile"])
     spilled = [json.loads(line) for line in spill.read_text(encoding="utf-8").splitlines()]
     assert spilled and spill.parent == data / "spill"
     # Nothing fetched was lost: what is stored and what was spilled are the articles the run scraped.
-    stored = {d["canonicalUrl"] for d in stored_articles(data)}
+    stored = {d["canonicalUrl"] for d in stored_articles(data, embedded=True)}
     assert not stored & {s["canonicalUrl"] for s in spilled}
     assert find_running(data) is None, "the embedded server was left running"
-    assert run(data, "db", "load-spill", str(spill)).returncode == 0
-    again = run(data, "crawl", "--replay", str(rec))
+    assert run(data, "db", "load-spill", str(spill), embedded=True).returncode == 0
+    again = run(data, "crawl", "--replay", str(rec), embedded=True)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert_complete_once(data, manifest)
+    assert_complete_once(data, manifest, embedded=True)
 
 
 def test_sigint_stops_gracefully_with_status_130(tmp_path, recording):
@@ -181,14 +170,14 @@ def test_a_run_killed_with_sigkill_is_marked_abandoned_by_the_next_run(tmp_path,
     data = tmp_path / "data"
     # Small batches (scrapy crawl takes -s), so the killed run has stored some articles.
     with ReplayServer(rec, faults=[STALL_LYD]) as server:
-        env = {**os.environ, "NEWSCRAWLER_DATA_DIR": str(data), "http_proxy": server.proxy_url}
+        env = scrapy_env(data, {"http_proxy": server.proxy_url}, embedded=True)
         proc = subprocess.Popen(
             [sys.executable, "-m", "scrapy", "crawl", "portal", "-s", "STORE_BATCH_SIZE=5", "-s",
              "NEWSCRAWLER_IGNORE_POLITENESS=1", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, env=env)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            if (data / "db" / "server.json").exists() and len(stored_articles(data)) >= 10:
+            if (data / "db" / "server.json").exists() and len(stored_articles(data, embedded=True)) >= 10:
                 break
             time.sleep(0.2)
         proc.send_signal(signal.SIGKILL)
@@ -196,18 +185,18 @@ def test_a_run_killed_with_sigkill_is_marked_abandoned_by_the_next_run(tmp_path,
     server_info = json.loads((data / "db" / "server.json").read_text())
     orphan = EmbeddedServer(uri=server_info["uri"], pid=server_info["pid"], storage=data / "db", owned=True)
     try:
-        (record,) = runs(data)
+        (record,) = runs(data, embedded=True)
         assert record["status"] == "running" and record["pid"] == proc.pid
-        killed_stored = len(stored_articles(data))
-        result = run(data, "crawl", "--replay", str(rec))
+        killed_stored = len(stored_articles(data, embedded=True))
+        result = run(data, "crawl", "--replay", str(rec), embedded=True)
         assert result.returncode == 0, result.stderr[-3000:]
-        old, new = runs(data)
+        old, new = runs(data, embedded=True)
         assert old["_id"] == record["_id"] and old["status"] == "abandoned"
         assert f"pid {proc.pid}" in old["message"] and "abandoned" in old["message"]
         assert old["articles"]["new"] == killed_stored
         assert new["status"] == "ok"
-        assert_complete_once(data, manifest)
-        shown = run(data, "db", "runs")
+        assert_complete_once(data, manifest, embedded=True)
+        shown = run(data, "db", "runs", embedded=True)
         assert "abandoned" in shown.stdout
     finally:
         orphan.stop()
@@ -219,7 +208,7 @@ def test_a_run_whose_database_hangs_is_stopped_at_once_after_its_deadline_and_gr
     rec, manifest = recording
     data = tmp_path / "data"
     with ReplayServer(rec) as server:
-        env = {**os.environ, "NEWSCRAWLER_DATA_DIR": str(data), "http_proxy": server.proxy_url}
+        env = scrapy_env(data, {"http_proxy": server.proxy_url}, embedded=True)
         proc = subprocess.Popen(
             [sys.executable, "-m", "scrapy", "crawl", "portal", "-s", "STORE_BATCH_SIZE=5", "-s",
              "NEWSCRAWLER_MAX_RUNTIME=15", "-s", "NEWSCRAWLER_STOP_GRACE=4", "-s", "NEWSCRAWLER_IGNORE_POLITENESS=1",
@@ -228,7 +217,7 @@ def test_a_run_whose_database_hangs_is_stopped_at_once_after_its_deadline_and_gr
         started = time.monotonic()
         deadline = started + 90
         while time.monotonic() < deadline:
-            if (data / "db" / "server.json").exists() and len(stored_articles(data)) >= 5:
+            if (data / "db" / "server.json").exists() and len(stored_articles(data, embedded=True)) >= 5:
                 break
             time.sleep(0.1)
         db_pid = json.loads((data / "db" / "server.json").read_text())["pid"]
@@ -250,14 +239,14 @@ def test_a_run_whose_database_hangs_is_stopped_at_once_after_its_deadline_and_gr
     log = next((data / "logs").glob("crawl-*.log")).read_text(encoding="utf-8")
     assert "run deadline passed and the graceful close did not end" in log
     # The next run: the record left `running` is marked abandoned; the spill goes back; the set is whole, once.
-    again = run(data, "crawl", "--replay", str(rec))
+    again = run(data, "crawl", "--replay", str(rec), embedded=True)
     server_log = (data / "db-server.log").read_text(errors="replace")[-2000:]
     assert again.returncode == 0, again.stderr[:3000] + "\n--- db-server.log ---\n" + server_log
-    old = runs(data)[0]
+    old = runs(data, embedded=True)[0]
     assert old["status"] in ("abandoned", "stopped"), old
     for path in spills:
-        assert run(data, "db", "load-spill", str(path)).returncode == 0
-    assert_complete_once(data, manifest)
+        assert run(data, "db", "load-spill", str(path), embedded=True).returncode == 0
+    assert_complete_once(data, manifest, embedded=True)
 
 
 def test_a_running_record_of_a_live_process_on_another_data_directory_is_left_alone(store, tmp_path):

@@ -4,11 +4,8 @@ file (any character in the password) against a password-protected MongoDB-wire s
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -17,16 +14,14 @@ from zoneinfo import ZoneInfo
 
 import pymongo
 import pytest
+from kit import free_port, newscrawler, open_store, start, start_daemon, stop_daemon
 from pymongo.uri_parser import parse_uri
 
 from newscrawler import config
 from newscrawler.cli.schedule import parse_job
-from newscrawler.store import Store
-from newscrawler.store.server import find_running
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
 
-REPO = Path(__file__).resolve().parents[1]
 NASTY = "p@ss:w/rd%20?#&+ 密"
 
 
@@ -35,34 +30,6 @@ def recording(tmp_path_factory):
     rec = tmp_path_factory.mktemp("rec")
     generate(rec, articles_per_site=5)
     return rec
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_daemon(storage: Path, port: int, *extra: str) -> subprocess.Popen:
-    exe = str(Path(sys.executable).with_name("secantusd-py"))
-    proc = subprocess.Popen([exe, "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage),
-                             "--standalone", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc
-        time.sleep(0.1)
-    proc.kill()
-    pytest.fail("the authenticated test server did not start")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def test_user_and_password_are_percent_encoded_into_the_uri(tmp_path):
@@ -87,7 +54,7 @@ def test_a_crawl_connects_as_its_own_user_with_a_password_of_any_characters(tmp_
     client = pymongo.MongoClient(f"mongodb://127.0.0.1:{port}/")
     client.admin.command("createUser", "admin", pwd="root-pw", roles=["root"])
     client.close()
-    stop(proc)
+    stop_daemon(proc)
     proc = start_daemon(storage, port, "--auth")
     try:
         admin = pymongo.MongoClient(f"mongodb://admin:root-pw@127.0.0.1:{port}/?authSource=admin")
@@ -95,22 +62,20 @@ def test_a_crawl_connects_as_its_own_user_with_a_password_of_any_characters(tmp_
         admin["news"].command("createUser", "crawler", pwd=NASTY, roles=[{"role": "readWrite", "db": "news"}])
         secret = tmp_path / "crawler_password"
         secret.write_text(NASTY + "\n")
-        env = {**os.environ, "MONGO_HOST": f"127.0.0.1:{port}", "MONGO_USER": "crawler",
-               "MONGO_PASSWORD_FILE": str(secret), "MONGO_AUTH_SOURCE": "news", "NEWSCRAWLER_DB": "news"}
+        env = {"MONGO_HOST": f"127.0.0.1:{port}", "MONGO_USER": "crawler", "MONGO_PASSWORD_FILE": str(secret),
+               "MONGO_AUTH_SOURCE": "news", "NEWSCRAWLER_DB": "news"}
         with ReplayServer(recording) as replay:
-            result = subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(tmp_path / "data"),
-                                     "crawl", "hnr", "--replay", replay.proxy_url],
-                                    capture_output=True, text=True, env=env, cwd=REPO, timeout=240)
+            result = newscrawler(tmp_path / "data", "crawl", "hnr", "--replay", replay.proxy_url, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         assert admin["news"]["articles"].count_documents({"site": "hnr"}) >= 5
         (run,) = admin["news"]["crawl_runs"].find()
         assert run["status"] == "ok" and "crawler:***@" in run["database"] and NASTY not in str(run)
-        wrong = subprocess.run([sys.executable, "-m", "newscrawler", "db", "stats"], capture_output=True, text=True,
-                               env={**env, "MONGO_PASSWORD_FILE": str(tmp_path / "nope")}, cwd=REPO, timeout=60)
+        wrong = newscrawler(None, "db", "stats", env={**env, "MONGO_PASSWORD_FILE": str(tmp_path / "nope")},
+                            timeout=60)
         assert wrong.returncode == 3 and "MONGO_PASSWORD_FILE" in wrong.stderr
         admin.close()
     finally:
-        stop(proc)
+        stop_daemon(proc)
 
 
 def test_job_specs():
@@ -126,8 +91,7 @@ def test_job_specs():
 
 def schedule(data: Path, *jobs: str, tz: str = "UTC") -> subprocess.Popen:
     args = [a for job in jobs for a in ("--job", job)]
-    return subprocess.Popen([sys.executable, "-m", "newscrawler", "--data-dir", str(data), "schedule", "--tz", tz,
-                             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    return start(data, "schedule", "--tz", tz, *args)
 
 
 def soon(seconds: float, tz: str = "UTC") -> str:
@@ -145,15 +109,9 @@ def wait_for(predicate, timeout: float = 90, what: str = "") -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def records(data: Path, live: bool = False) -> list[dict]:
-    """The run records; `live`: only while a crawl's server runs (starting one here would race the crawls)."""
-    if live:
-        server = find_running(data)
-        if server is None:
-            return []
-        with Store.open(uri=server.uri) as store:
-            return store.runs.recent()
-    with Store.open(data_dir=data) as store:
+def records(data: Path) -> list[dict]:
+    """The run records of the crawls the loop started (on the session's server, as with an external MongoDB)."""
+    with open_store(data) as store:
         return store.runs.recent()
 
 
@@ -189,7 +147,7 @@ def test_sigterm_to_the_loop_stops_the_running_crawl_gracefully(tmp_path, record
     stall = r"http://news\.lyd\.com\.cn/.*=stall"
     loop = schedule(data, f"{soon(8)} crawl --replay {recording} --fault {stall}")
     try:
-        wait_for(lambda: records(data, live=True), what="the crawl to start")
+        wait_for(lambda: records(data), what="the crawl to start")
         time.sleep(2)
     finally:
         loop.send_signal(signal.SIGTERM)
@@ -202,6 +160,5 @@ def test_sigterm_to_the_loop_stops_the_running_crawl_gracefully(tmp_path, record
 
 
 def test_a_malformed_job_is_a_usage_error():
-    done = subprocess.run([sys.executable, "-m", "newscrawler", "schedule", "--job", "2am crawl"],
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    done = newscrawler(None, "schedule", "--job", "2am crawl", timeout=60)
     assert done.returncode == 2 and "'2am crawl'" in done.stderr

@@ -4,19 +4,17 @@ record, no data directory and no database server behind. Real `scrapy` processes
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from kit import REPO, open_store, scrapy_env
 
 from newscrawler.runlock import RunLock
-from newscrawler.store import Store
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
 
-REPO = Path(__file__).resolve().parents[1]
 FAST = ["-s", "NEWSCRAWLER_IGNORE_POLITENESS=1", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"]
 
 
@@ -28,8 +26,10 @@ def replay(tmp_path_factory):
         yield server, manifest
 
 
-def scrapy(data: Path, proxy: str, *args: str, env: dict | None = None, timeout: int = 240):
-    full = {**os.environ, "http_proxy": proxy, "NEWSCRAWLER_DATA_DIR": str(data), "BROWSER": "true", **(env or {})}
+def scrapy(data: Path, proxy: str, *args: str, env: dict | None = None, timeout: int = 240, embedded: bool = True):
+    """`scrapy ARGS…` on the data directory; by default without a MONGO_URI (the commands that must not start
+    the embedded server are seen not to)."""
+    full = scrapy_env(data, {"http_proxy": proxy, "BROWSER": "true", **(env or {})}, embedded=embedded)
     return subprocess.run([sys.executable, "-m", "scrapy", *args], capture_output=True, text=True, env=full,
                           cwd=REPO, timeout=timeout, errors="replace")  # `fetch` prints the page's GBK bytes
 
@@ -61,13 +61,13 @@ def test_scrapy_crawl_exits_like_newscrawler_crawl_when_a_portal_fails(tmp_path,
     server, _ = replay
     data = tmp_path / "data"
     result = scrapy(data, server.proxy_url, "crawl", "portal", "-a", "site=ghost,hnr", *FAST,
-                    env=ghost_profiles(tmp_path))
+                    env=ghost_profiles(tmp_path), embedded=False)
     assert result.returncode == 1, result.stderr[-3000:]
     (log,) = (data / "logs").glob("crawl-*.log")
     assert "Spider opened" in log.read_text(encoding="utf-8")
     # Not a terminal: the short summary, not Scrapy's log.
     assert "ghost" in result.stderr and f"log: {log}" in result.stderr and "Dumping Scrapy stats" not in result.stderr
-    with Store.open(data_dir=data) as store:
+    with open_store(data) as store:
         (record,) = store.runs.recent()
     assert record["status"] == "failed" and record["exitCode"] == 1 and record["failedPortals"] == ["ghost"]
     assert record["logFile"] == str(log) and record["portals"] == ["ghost", "hnr"]

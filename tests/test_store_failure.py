@@ -3,19 +3,16 @@
 
 import asyncio
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kit import newscrawler, open_store
 from scrapy.utils.test import get_crawler
 
 from newscrawler.extensions.run import EXIT_STORE_FAILED, exit_status
 from newscrawler.pipelines.store import StorePipeline
 from newscrawler.store import Store
 from newscrawler.store.server import ensure_server
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def item(n):
@@ -51,10 +48,9 @@ def test_database_gone_mid_run_spills_the_batch_and_fails_the_run(tmp_path):
     pipeline.store.client.close()
 
     # Once the database is back, the spill goes in; dates come back as dates.
-    result = subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(tmp_path), "db", "load-spill",
-                             str(spill)], capture_output=True, text=True, timeout=120, cwd=REPO)
+    result = newscrawler(tmp_path, "db", "load-spill", str(spill), embedded=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    with Store.open(data_dir=tmp_path) as store:
+    with open_store(tmp_path, embedded=True) as store:
         assert store.articles.count() == 5
         doc = store.articles.find(item(4)["canonicalUrl"])
         assert doc["datePublished"] == datetime(2024, 3, 23, 12, tzinfo=UTC)

@@ -9,22 +9,19 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
+from kit import newscrawler, start
 
 from newscrawler import export, schema
 from newscrawler.store import ArticleFilter
 from newscrawler.web.access import Access, AccessError
 from newscrawler.web.app import Console
 
-REPO = Path(__file__).resolve().parents[1]
 PORT = 8123
 EVIL = {
     "headline": "郑州新闻<script>alert(1)</script>",
@@ -209,17 +206,13 @@ def test_export_writers(console):
 
 
 def test_web_refuses_a_public_address_without_credentials(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSCRAWLER_WEB_")}
-    result = subprocess.run([sys.executable, "-m", "newscrawler", "--data-dir", str(tmp_path), "web", "--host",
-                             "0.0.0.0", "--port", "0"], capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    env = {k: "" for k in os.environ if k.startswith("NEWSCRAWLER_WEB_")}  # an empty setting is no setting
+    result = newscrawler(tmp_path, "web", "--host", "0.0.0.0", "--port", "0", env=env, timeout=60)
     assert result.returncode == 2 and "NEWSCRAWLER_WEB_TOKEN" in result.stderr
 
 
 def test_web_serves_with_a_token_and_stops_on_sigterm(tmp_path):
-    env = {**os.environ, "NEWSCRAWLER_WEB_TOKEN": "tok"}
-    proc = subprocess.Popen([sys.executable, "-m", "newscrawler", "--data-dir", str(tmp_path), "web", "--host",
-                             "0.0.0.0", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=REPO)
+    proc = start(tmp_path, "web", "--host", "0.0.0.0", "--port", "0", env={"NEWSCRAWLER_WEB_TOKEN": "tok"})
     try:
         line = proc.stdout.readline()
         assert line.startswith("console: http://0.0.0.0:"), line + proc.stderr.read()

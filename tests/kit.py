@@ -1,0 +1,180 @@
+"""What the tests share: running `newscrawler` in a child process, on the session's database server.
+
+Starting the embedded database server is most of what a short child process costs (a fresh data directory:
+the daemon starts twice, once to create its user, about 6-8 s; a known one about 5 s; the command itself
+about 1.5 s). So by default a child is pointed at one server for the whole session (MONGO_URI) with a
+database of its own per data directory (NEWSCRAWLER_DB), as a deployment with an external MongoDB runs, and
+`open_store(data_dir)` opens that same database. Tests about the embedded server itself (its start, stop,
+lease, supervisor, a daemon killed or frozen mid-crawl, the database on a full disk) pass `embedded=True`:
+their children start the data directory's own server as a cron run does.
+
+The session server is SecantusDB under a temporary directory, started on first use, or an external one
+given as $NEWSCRAWLER_TEST_MONGO_URI; conftest.py stops it (and drops the databases made here) at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pymongo
+import pytest
+
+from newscrawler.store import Store
+from newscrawler.store.server import EmbeddedServer, ensure_server
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class SharedServer:
+    """The session's database server, started on first use."""
+
+    def __init__(self) -> None:
+        self._server: EmbeddedServer | None = None
+        self._storage: Path | None = None
+        self._uri: str | None = None
+        self.databases: set[str] = set()
+
+    @property
+    def uri(self) -> str:
+        if self._uri is None:
+            external = os.environ.get("NEWSCRAWLER_TEST_MONGO_URI")
+            if external:
+                self._uri = external
+            else:
+                self._storage = Path(tempfile.mkdtemp(prefix="newscrawler-test-db-"))
+                self._server = ensure_server(self._storage)
+                self._uri = self._server.client_uri
+        return self._uri
+
+    def database_for(self, data_dir: Path) -> str:
+        """The database of a data directory's children: one per directory (a test's tmp_path is unique)."""
+        name = "t_" + hashlib.sha1(str(Path(data_dir).resolve()).encode()).hexdigest()[:16]
+        self.databases.add(name)
+        return name
+
+    def stop(self) -> None:
+        if self._uri is None:
+            return
+        if self._server is None:  # an external server: leave it as it was found
+            client = pymongo.MongoClient(self._uri, serverSelectionTimeoutMS=5000)
+            try:
+                for name in self.databases:
+                    client.drop_database(name)
+            finally:
+                client.close()
+        else:
+            self._server.stop()
+            shutil.rmtree(self._storage, ignore_errors=True)
+        self._server = self._storage = self._uri = None
+        self.databases.clear()
+
+
+SHARED = SharedServer()
+
+
+def child_env(data_dir: Path, env: dict | None = None, embedded: bool = False) -> dict[str, str]:
+    """The environment of a child on `data_dir`: this process's, the session server unless `embedded` (or
+    unless `env` names a database of its own: MONGO_URI or MONGO_HOST), then `env`."""
+    full = dict(os.environ)
+    if embedded:
+        full.pop("MONGO_URI", None)
+        full.pop("NEWSCRAWLER_DB", None)
+    elif not {"MONGO_URI", "MONGO_HOST"} & set(env or {}):
+        full.update(MONGO_URI=SHARED.uri, NEWSCRAWLER_DB=SHARED.database_for(data_dir))
+    return {**full, **(env or {})}
+
+
+def command(data_dir: Path | None, *args: str, prelude: str = "") -> list[str]:
+    """`python -m newscrawler [--data-dir DATA_DIR] ARGS…`; with a `prelude`, Python run in the child first (a
+    monkeypatch, or a package made unimportable), then the CLI's main()."""
+    where = ["--data-dir", str(data_dir)] if data_dir is not None else []
+    if prelude:
+        code = f"import sys\n{prelude}\nfrom newscrawler.cli import main\nsys.exit(main(sys.argv[1:]))"
+        return [sys.executable, "-c", code, *where, *args]
+    return [sys.executable, "-m", "newscrawler", *where, *args]
+
+
+def newscrawler(data_dir: Path | None, *args: str, env: dict | None = None, timeout: float = 240,
+                embedded: bool = False, prelude: str = "", **kwargs) -> subprocess.CompletedProcess:
+    """`newscrawler --data-dir DATA_DIR ARGS…` in a child process to the end, output captured. No data
+    directory (None): a command that needs none, in this process's environment."""
+    full_env = child_env(data_dir, env, embedded) if data_dir is not None else {**os.environ, **(env or {})}
+    return subprocess.run(command(data_dir, *args, prelude=prelude), capture_output=True, text=True, env=full_env,
+                          timeout=timeout, cwd=REPO, **kwargs)
+
+
+def crawl(data_dir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    return newscrawler(data_dir, "crawl", *args, **kwargs)
+
+
+def start(data_dir: Path, *args: str, env: dict | None = None, embedded: bool = False,
+          **kwargs) -> subprocess.Popen:
+    """`python -m newscrawler --data-dir DATA_DIR ARGS…` started, stdout and stderr piped as text."""
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen(command(data_dir, *args), text=True, cwd=REPO, env=child_env(data_dir, env, embedded),
+                            **kwargs)
+
+
+def scrapy_env(data_dir: Path, env: dict | None = None, embedded: bool = False) -> dict[str, str]:
+    """The environment of a `scrapy crawl portal` child on `data_dir` (it takes the data directory from it)."""
+    return child_env(data_dir, {"NEWSCRAWLER_DATA_DIR": str(data_dir), **(env or {})}, embedded)
+
+
+def open_store(data_dir: Path, embedded: bool = False) -> Store:
+    """The store the children on `data_dir` use (a context manager)."""
+    if embedded:
+        return Store.open(data_dir=data_dir)
+    return Store.open(SHARED.uri, data_dir=data_dir, db_name=SHARED.database_for(data_dir))
+
+
+def logs(data_dir: Path) -> str:
+    """Every run log of the data directory, oldest first (run without a terminal, as cron runs them, a
+    command writes its log lines there; stderr gets only a summary when the run fails)."""
+    return "".join(p.read_text(encoding="utf-8", errors="replace")
+                   for p in sorted((data_dir / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime))
+
+
+def last_log(data_dir: Path) -> str:
+    paths = sorted((data_dir / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime)
+    return paths[-1].read_text(encoding="utf-8", errors="replace") if paths else ""
+
+
+# -- a SecantusDB daemon of a test's own (a server with users the test makes) ------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_daemon(storage: Path, port: int, *extra: str) -> subprocess.Popen:
+    """A bare secantusd-py on `storage` (no supervisor, no user unless the test makes one), once it listens."""
+    exe = str(Path(sys.executable).with_name("secantusd-py"))
+    proc = subprocess.Popen([exe, "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage),
+                             "--standalone", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.1)
+    proc.kill()
+    pytest.fail("the authenticated test server did not start")
+
+
+def stop_daemon(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
