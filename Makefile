@@ -9,7 +9,7 @@ PIP := $(BIN)/pip install -q -c $(LOCK)
 # What `make clean-data` deletes (the default data directory; pass DATA_DIR=… for another).
 DATA_DIR ?= var
 
-.PHONY: setup install demo test lint browser lock bench bench-crawl bench-extraction bench-dedup bench-console clean clean-data
+.PHONY: setup install demo test test-fast lint browser lock bench bench-crawl bench-extraction bench-dedup bench-console clean clean-data
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ demo: setup
 # CI runs this: lint first, then the whole suite.
 test: lint
 	$(BIN)/python -m pytest -q
+
+# While working: lint and the tests that start no child process, browser or slow set-up (markers in
+# pyproject.toml; README "Tests"). Under a minute here.
+test-fast: lint
+	$(BIN)/python -m pytest -q -m "not e2e and not browser and not slow"
 
 # The console's browser tests drive Debian's chromium (and need CJK fonts): installed here when missing and the
 # machine allows it (root with apt-get); otherwise those tests skip, saying why.

@@ -7,6 +7,7 @@ import os
 import uuid
 from pathlib import Path
 
+import kit
 import pymongo
 import pytest
 from kit import SHARED
@@ -24,6 +25,13 @@ def _no_ambient_config(monkeypatch):
     for var in ("MONGO_URI", "NEWSCRAWLER_DATA_DIR", "NEWSCRAWLER_PROFILES", "http_proxy", "HTTP_PROXY",
                 "NEWSCRAWLER_ALERT_WEBHOOK", "NEWSCRAWLER_ALERT_EMAIL_TO"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Child processes only in tests marked e2e (before any fixture is set up: module fixtures crawl too), so
+    `make test-fast` (-m "not e2e …") stays fast."""
+    kit.CHILDREN_ALLOWED = item.get_closest_marker("e2e") is not None
 
 
 @pytest.fixture(scope="session", autouse=True)

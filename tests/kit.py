@@ -93,9 +93,16 @@ def child_env(data_dir: Path, env: dict | None = None, embedded: bool = False) -
     return {**full, **(env or {})}
 
 
+# Set by conftest.py for each test: whether it is marked e2e (the only tests that may start a child).
+CHILDREN_ALLOWED = True
+
+
 def command(data_dir: Path | None, *args: str, prelude: str = "") -> list[str]:
     """`python -m newscrawler [--data-dir DATA_DIR] ARGS…`; with a `prelude`, Python run in the child first (a
     monkeypatch, or a package made unimportable), then the CLI's main()."""
+    if not CHILDREN_ALLOWED:
+        raise RuntimeError("a test not marked e2e starts newscrawler in a child process: mark it "
+                           "@pytest.mark.e2e (make test-fast leaves those out)")
     where = ["--data-dir", str(data_dir)] if data_dir is not None else []
     if prelude:
         code = f"import sys\n{prelude}\nfrom newscrawler.cli import main\nsys.exit(main(sys.argv[1:]))"

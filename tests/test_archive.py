@@ -252,6 +252,7 @@ def affected(manifest: dict) -> set[str]:
     return {a["url"] for a in manifest["articles"] if a["site"] == "dahe" or (a["site"] == "lyd" and a["pages"] > 1)}
 
 
+@pytest.mark.e2e
 def test_crawl_archives_every_article_page_and_no_listing_page(history):
     assert history["crawl"].returncode == 0, history["crawl"].stderr[-3000:]
     [path] = archive_files(history["data"] / "archive")
@@ -267,6 +268,7 @@ def test_crawl_archives_every_article_page_and_no_listing_page(history):
     assert len(newest_articles(history["data"] / "archive")) == len(manifest["articles"])
 
 
+@pytest.mark.e2e
 def test_reprocess_with_the_same_extractor_changes_nothing(history):
     out = report(history["same"])
     n = len(history["manifest"]["articles"])
@@ -276,10 +278,12 @@ def test_reprocess_with_the_same_extractor_changes_nothing(history):
     assert history["after_same"] == history["crawled"]  # lastSeen and fetchedAt included
 
 
+@pytest.mark.e2e
 def test_reprocess_fetches_nothing(history):
     assert history["served_during_reprocess"] == {}
 
 
+@pytest.mark.e2e
 def test_reprocess_versions_exactly_the_articles_the_change_affects(history):
     manifest, crawled, after = history["manifest"], history["crawled"], history["after_full"]
     expected = affected(manifest)
@@ -304,6 +308,7 @@ def test_reprocess_versions_exactly_the_articles_the_change_affects(history):
             assert squash(by_url[url]["bodyParagraphs"][-1]) in squash(doc["articleBody"])
 
 
+@pytest.mark.e2e
 def test_a_killed_reprocess_run_again_finishes_without_doing_anything_twice(history):
     assert history["killed"].returncode == -9
     expected = affected(history["manifest"])
@@ -323,12 +328,14 @@ def test_a_killed_reprocess_run_again_finishes_without_doing_anything_twice(hist
     assert out["articles"]["updated"] == out["articles"]["versioned"] == len(out["changed"])
 
 
+@pytest.mark.e2e
 def test_a_second_reprocess_changes_nothing(history):
     out = report(history["again"])
     assert out["articles"]["updated"] == 0 and out["changed"] == {}
     assert history["after_again"] == history["after_full"]
 
 
+@pytest.mark.e2e
 def test_reprocess_is_recorded_and_reported(history):
     full = report(history["full"])
     run = history["db"].crawl_runs.find_one({"_id": bson.ObjectId(full["run"])})
@@ -345,6 +352,7 @@ def test_reprocess_is_recorded_and_reported(history):
     assert "updated 0 (0 with a new version)" in text.stdout and "changed fields" not in text.stdout
 
 
+@pytest.mark.e2e
 def test_reprocess_refuses_unknown_sites_and_bad_dates(history, tmp_path):
     env = history["env"]
     out = newscrawler(tmp_path, "reprocess", "nosuchportal", env=env)
@@ -355,6 +363,7 @@ def test_reprocess_refuses_unknown_sites_and_bad_dates(history, tmp_path):
     assert out.returncode == 1 and "nothing to reprocess" in out.stderr
 
 
+@pytest.mark.e2e
 def test_since_and_until_select_by_fetch_time(history):
     data, env = history["data"], history["env"]
     later = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
@@ -364,6 +373,7 @@ def test_since_and_until_select_by_fetch_time(history):
     assert out["archived"] == sum(1 for a in history["manifest"]["articles"] if a["site"] == "lyd")
 
 
+@pytest.mark.e2e
 def test_archive_files_past_retention_are_pruned_when_a_run_starts(history, recordings):
     data, env = history["data"], history["env"]
     archive = data / "archive"
@@ -382,6 +392,7 @@ def test_archive_files_past_retention_are_pruned_when_a_run_starts(history, reco
     assert not old.exists() and archive_files(archive) == [current]  # nothing new was fetched: no new file
 
 
+@pytest.mark.e2e
 def test_an_article_fetched_again_without_the_archive_is_never_turned_back(history, recordings):
     """A --recheck run with archiving off stores an edit the archive does not hold; reprocess keeps it."""
     base, _, v2 = recordings
@@ -414,6 +425,7 @@ def test_an_article_fetched_again_without_the_archive_is_never_turned_back(histo
     assert squash(edit["after"]) in squash(after[edit["url"]]["articleBody"])
 
 
+@pytest.mark.e2e
 def test_reprocess_uses_every_complete_record_of_a_file_cut_short(history, mongo_uri, tmp_path):
     """A crawl killed while writing its archive: reprocess stores what the complete records hold and says which
     file is damaged (here into an empty database, so each archived article comes out new)."""
@@ -440,6 +452,7 @@ def test_reprocess_uses_every_complete_record_of_a_file_cut_short(history, mongo
         client.close()
 
 
+@pytest.mark.e2e
 def test_a_crawl_whose_archive_cannot_be_written_goes_on(recordings, mongo_uri, tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -16,6 +16,8 @@ from newscrawler.profiles import load_profiles
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
 
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
+
 SHIPPED = ("jzrb", "dahe", "hnr", "lyd")
 
 

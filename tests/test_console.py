@@ -30,6 +30,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
+
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory):
@@ -204,6 +206,7 @@ def total(page) -> int:
     return int(page.inner_text("#total").replace(",", "").rstrip("+"))
 
 
+@pytest.mark.browser
 def test_every_page_renders_the_crawled_store(console, crawled, page):
     data, manifest = crawled
     n = len(manifest["articles"])
@@ -232,6 +235,7 @@ def test_every_page_renders_the_crawled_store(console, crawled, page):
     assert page.dialogs == []
 
 
+@pytest.mark.browser
 def test_filters_and_search_narrow_the_list(console, crawled, page):
     data, manifest = crawled
     page.goto(console + "/")
@@ -258,6 +262,7 @@ def test_filters_and_search_narrow_the_list(console, crawled, page):
     assert "unknown site" in page.inner_text("p.error")
 
 
+@pytest.mark.browser
 def test_the_injection_article_stays_inert(console, crawled, page):
     _, manifest = crawled
     evil = next(a for a in manifest["articles"] if "injection" in (a.get("special") or []))
@@ -276,6 +281,7 @@ def test_the_injection_article_stays_inert(console, crawled, page):
     assert page.dialogs == []
 
 
+@pytest.mark.browser
 def test_export_returns_exactly_what_the_console_lists(console, page):
     for params in ({"site": "hnr"}, {"q": "焦作"}, {"source": "新华社", "since": "2024-05-01"}):
         page.goto(console + "/?" + urlencode(params))
@@ -291,6 +297,7 @@ def test_export_returns_exactly_what_the_console_lists(console, page):
         assert [r["canonicalUrl"] for r in csv.DictReader(io.StringIO(as_csv.lstrip("\ufeff")))] == listed
 
 
+@pytest.mark.browser
 def test_screenshots(console, crawled, page):
     """Pictures of the list and of one article, kept where NEWSCRAWLER_SCREENSHOTS says (for people to look at)."""
     where = os.environ.get("NEWSCRAWLER_SCREENSHOTS")

@@ -23,6 +23,8 @@ from newscrawler.store.server import find_running
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
 
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
+
 PROFILES = load_profiles()
 STORED_KEYS = {"_id", *STORED}
 

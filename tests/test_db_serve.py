@@ -1,8 +1,11 @@
 """`newscrawler db serve` keeps the embedded server up; other commands connect to it; SIGTERM stops it."""
 
+import pytest
 from kit import newscrawler, start
 
 from newscrawler.store.server import find_running
+
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
 
 
 def test_db_serve_is_shared_and_stops_cleanly(tmp_path):

@@ -13,6 +13,8 @@ from kit import newscrawler
 from newscrawler_replay.generate import generate, route_file
 from newscrawler_replay.server import ReplayServer
 
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
+
 REPO = Path(__file__).resolve().parents[1]
 VOLATILE = {"_id": 0, "lastSeen": 0, "fetchedAt": 0, "updatedAt": 0, "crawlRun": 0, "httpStatus": 0}
 

@@ -150,6 +150,7 @@ def _wheel_files(tmp_path: Path) -> list[str]:
         return zf.namelist()
 
 
+@pytest.mark.slow
 def test_the_production_wheel_carries_no_replay_and_the_profiles(tmp_path):
     names = _wheel_files(tmp_path)
     replay = [n for n in names if "replay" in n.lower() and n != "newscrawler/cli/replay.py"]

@@ -15,6 +15,8 @@ from kit import crawl, last_log, open_store
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
 
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
+
 LYD_COLUMN = "http://news.lyd.com.cn/lyxw/"
 
 

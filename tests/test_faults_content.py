@@ -19,6 +19,8 @@ from kit import crawl, last_log, newscrawler, open_store
 
 from newscrawler_replay.generate import generate, route_file
 
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
+
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 

@@ -14,6 +14,8 @@ from kit import crawl, open_store
 
 from newscrawler_replay.generate import generate
 
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
+
 
 def _mount(target: Path, options: str) -> bool:
     target.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,7 @@ def one_line(text: str) -> str:
 
 # -- MONGO_URI --------------------------------------------------------------------------------------------
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("uri, secret", [
     ("http://crawler:hunter2@db.example/newscrawler", "hunter2"),
     ("mongodb://crawler:p@ss@127.0.0.1:9/newscrawler", "p@ss"),
@@ -72,6 +73,7 @@ class NxDomain:
             self.sock.sendto(reply.to_wire(), peer)
 
 
+@pytest.mark.e2e
 def test_an_unresolvable_srv_uri_fails_fast_in_one_line(tmp_path):
     dns_server = NxDomain()
     site = tmp_path / "site"
@@ -120,6 +122,7 @@ def test_a_catastrophically_backtracking_pattern_matches_in_linear_time(tmp_path
     assert time.monotonic() - start < 0.1
 
 
+@pytest.mark.e2e
 def test_one_broken_profile_is_reported_and_the_healthy_portals_are_still_crawled(tmp_path, rec):
     rec_dir, manifest = rec
     profiles = tmp_path / "profiles"
@@ -158,6 +161,7 @@ def warc(path: Path, pages: list[tuple[str, bytes]]) -> bytes:
     return path.read_bytes()
 
 
+@pytest.mark.e2e
 def test_damaged_warc_files_are_each_reported_and_the_rest_is_imported(tmp_path, rec):
     rec_dir, manifest = rec
     articles = [a for a in manifest["articles"] if a["site"] in ("hnr", "dahe") and a["pages"] == 1][:10]

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from kit import REPO, crawl, open_store
 
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
+
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
 
 # The smallest crawl showing it: many requests to one host at once, robots.txt slow to come.

@@ -17,7 +17,7 @@ from kit import REPO, crawl, newscrawler, open_store, start
 from newscrawler.store import server
 from newscrawler_replay.generate import generate
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")]
 
 
 def processes(data_dir: Path) -> list[int]:

@@ -18,6 +18,8 @@ from kit import crawl, last_log, open_store, start
 
 from newscrawler_replay.generate import generate
 
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
+
 
 @pytest.fixture(scope="module")
 def rec(tmp_path_factory) -> tuple[Path, dict]:

@@ -56,6 +56,7 @@ def imported(saved, mongo_uri, tmp_path_factory):
     client.close()
 
 
+@pytest.mark.e2e
 def test_import_stores_each_page_with_its_mapped_url(imported):
     _, wanted, _, _, first, db, _ = imported
     assert first.returncode == 0, first.stderr[-3000:]
@@ -68,6 +69,7 @@ def test_import_stores_each_page_with_its_mapped_url(imported):
     assert "matchKey" not in copy
 
 
+@pytest.mark.e2e
 def test_syndicated_story_is_one_cluster_with_the_original_outlet_canonical(imported):
     _, wanted, _, _, _, db, _ = imported
     original, copy = wanted["syndicated-original"]["url"], wanted["syndicated-copy"]["url"]
@@ -79,6 +81,7 @@ def test_syndicated_story_is_one_cluster_with_the_original_outlet_canonical(impo
     assert cluster["canonical"]["url"] == original
 
 
+@pytest.mark.e2e
 def test_traditional_copy_joins_the_simplified_story(imported):
     _, wanted, _, _, _, db, _ = imported
     seed, trad = (db.articles.find_one({"url": wanted[t]["url"]}) for t in ("seed", "traditional"))
@@ -88,6 +91,7 @@ def test_traditional_copy_joins_the_simplified_story(imported):
     assert db.clusters.count_documents({}) == 2
 
 
+@pytest.mark.e2e
 def test_db_clusters_json_prints_one_object_per_cluster(imported):
     _, wanted, env, data, _, _, _ = imported
     out = newscrawler(data, "db", "clusters", "--json", env=env)
@@ -100,6 +104,7 @@ def test_db_clusters_json_prints_one_object_per_cluster(imported):
     assert all({"cluster", "canonical", "urls"} <= set(c) for c in clusters)
 
 
+@pytest.mark.e2e
 def test_importing_again_changes_nothing(imported):
     base, _, env, data, _, db, snapshot = imported
     again = newscrawler(data, "import", str(base / "pages"), "--url-map", str(base / "urls.tsv"), env=env)
@@ -109,6 +114,7 @@ def test_importing_again_changes_nothing(imported):
     assert list(db.clusters.find({}, {"updatedAt": 0})) == snapshot["clusters"]
 
 
+@pytest.mark.e2e
 def test_warc_import_takes_urls_from_records_and_sites_from_hosts(saved, mongo_uri, tmp_path):
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
@@ -136,6 +142,7 @@ def test_warc_import_takes_urls_from_records_and_sites_from_hosts(saved, mongo_u
         client.close()
 
 
+@pytest.mark.e2e
 def test_missing_path_is_a_usage_error(tmp_path):
     out = newscrawler(tmp_path, "import", str(tmp_path / "nope.html"))
     assert out.returncode == 2 and "no such file" in out.stderr

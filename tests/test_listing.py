@@ -132,6 +132,7 @@ def test_a_deep_page_reads_one_narrow_window(shared):
     assert [d["canonicalUrl"] for d in store.listing.page(ArticleFilter(), 700, 20).docs] == want[700:720]
 
 
+@pytest.mark.slow
 def test_counters_follow_an_edit_that_moves_an_article(filled):
     store, items = filled
     old_headline = items[300]["headline"]
@@ -148,6 +149,7 @@ def test_counters_follow_an_edit_that_moves_an_article(filled):
     assert store.listing.page(ArticleFilter(q=old_headline.split()[0]), 0, 5).docs == []
 
 
+@pytest.mark.slow
 def test_reindex_rebuilds_what_the_writes_kept(filled):
     store, items = filled
     before_days = store.listing.days()

@@ -93,6 +93,7 @@ def test_a_profile_health_table_is_read_and_checked(tmp_path):
     assert str(path) in str(err.value) and "'half'" in str(err.value)
 
 
+@pytest.mark.e2e
 def test_crawl_refuses_a_malformed_threshold_naming_file_and_field(tmp_path):
     profiles = tmp_path / "profiles"
     profiles.mkdir()

@@ -21,6 +21,8 @@ from kit import free_port, newscrawler, open_store
 from newscrawler.profiles import load_profiles
 from newscrawler_replay.generate import generate
 
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
+
 PROFILES = load_profiles()
 DRIFTED = ["jzrb", "dahe", "hnr"]  # hnr's article URLs changed shape too
 PER_SITE = 6

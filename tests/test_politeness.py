@@ -11,11 +11,14 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from kit import REPO, crawl, open_store, scrapy_env
 
 from newscrawler.profiles import load_profiles
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
+
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
 
 OFFSITE_PAGE = "http://www.offsite.example/news/bendi/index_2.shtml"
 

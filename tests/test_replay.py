@@ -317,6 +317,7 @@ def test_cli_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 WITHOUT_REPLAY = "sys.modules['newscrawler_replay'] = None"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("command", [["replay", "generate", "{dir}/rec"], ["replay", "serve", "{dir}/rec"],
                                      ["demo"], ["crawl", "--replay", "{dir}/rec"]],
                          ids=["replay generate", "replay serve", "demo", "crawl --replay"])
@@ -334,6 +335,7 @@ def test_dev_commands_say_they_need_the_development_install(tmp_path: Path, comm
     assert not (tmp_path / "data").exists() and not (tmp_path / "rec").exists()
 
 
+@pytest.mark.e2e
 def test_other_commands_work_without_the_replay_package(tmp_path: Path) -> None:
     page = tmp_path / "page.html"
     page.write_text("<html><head><title>标题</title></head><body><h1>标题</h1><p>" + "正文内容。" * 40
@@ -427,6 +429,7 @@ def test_reset_fault_drops_the_connection(rec: tuple[Path, dict]) -> None:
             assert resp.read() == _body(out, url)
 
 
+@pytest.mark.slow
 def test_huge_fault_serves_megabytes_of_article_text_under_the_download_cap(rec: tuple[Path, dict]) -> None:
     out, m = rec
     gbk, utf8 = _article(m, "jzrb"), _article(m, "dahe")
@@ -506,6 +509,7 @@ def test_a_malformed_fault_is_a_usage_error(tmp_path: Path, rec: tuple[Path, dic
     assert not (tmp_path / "logs").exists()  # refused before the run started
 
 
+@pytest.mark.e2e
 def test_crawl_replay_with_faults_loses_the_page_that_always_fails_and_retries_the_other(tmp_path: Path) -> None:
     m = generate(tmp_path / "rec", articles_per_site=4)
     lost, retried = _article(m, "dahe", 0)["url"], _article(m, "dahe", 1)["url"]

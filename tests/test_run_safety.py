@@ -73,6 +73,7 @@ def test_durations():
         parse_duration("soon")
 
 
+@pytest.mark.e2e
 def test_the_run_ends_at_its_deadline_with_status_5_and_nothing_lost(tmp_path, recording):
     rec, manifest = recording
     data = tmp_path / "data"
@@ -97,6 +98,7 @@ def test_the_run_ends_at_its_deadline_with_status_5_and_nothing_lost(tmp_path, r
     assert_complete_once(data, manifest)
 
 
+@pytest.mark.e2e
 def test_sigterm_mid_run_is_graceful_and_a_rerun_completes_the_set_exactly_once(tmp_path, recording):
     rec, manifest = recording
     data = tmp_path / "data"
@@ -123,6 +125,7 @@ def test_sigterm_mid_run_is_graceful_and_a_rerun_completes_the_set_exactly_once(
     assert_complete_once(data, manifest, embedded=True)
 
 
+@pytest.mark.e2e
 def test_a_second_sigterm_stops_at_once_and_keeps_the_batch_in_a_spill_file(tmp_path, recording):
     rec, manifest = recording
     data = tmp_path / "data"
@@ -152,6 +155,7 @@ def test_a_second_sigterm_stops_at_once_and_keeps_the_batch_in_a_spill_file(tmp_
     assert_complete_once(data, manifest, embedded=True)
 
 
+@pytest.mark.e2e
 def test_sigint_stops_gracefully_with_status_130(tmp_path, recording):
     rec, _ = recording
     data = tmp_path / "data"
@@ -165,6 +169,7 @@ def test_sigint_stops_gracefully_with_status_130(tmp_path, recording):
     assert record["articles"]["new"] == len(stored_articles(data))
 
 
+@pytest.mark.e2e
 def test_a_run_killed_with_sigkill_is_marked_abandoned_by_the_next_run(tmp_path, recording):
     rec, manifest = recording
     data = tmp_path / "data"
@@ -202,6 +207,7 @@ def test_a_run_killed_with_sigkill_is_marked_abandoned_by_the_next_run(tmp_path,
         orphan.stop()
 
 
+@pytest.mark.e2e
 def test_a_run_whose_database_hangs_is_stopped_at_once_after_its_deadline_and_grace(tmp_path, recording):
     """The graceful close cannot end (the database server is frozen with SIGSTOP: every call hangs); the
     watchdog stops the run at deadline + NEWSCRAWLER_STOP_GRACE, and nothing fetched is lost."""
@@ -263,6 +269,7 @@ def test_a_running_record_of_a_live_process_on_another_data_directory_is_left_al
     assert {r["_id"] for r in store.runs.running()} == {live_elsewhere, other_host}
 
 
+@pytest.mark.e2e
 def test_old_logs_and_loaded_spill_files_are_pruned_when_a_run_starts(tmp_path, recording):
     rec, _ = recording
     data = tmp_path / "data"
@@ -284,6 +291,7 @@ def test_old_logs_and_loaded_spill_files_are_pruned_when_a_run_starts(tmp_path, 
     assert len(list((data / "logs").glob("crawl-*.log"))) == 2  # the recent one and this run's
 
 
+@pytest.mark.e2e
 def test_a_successful_run_prints_nothing_when_stdout_is_not_a_terminal(tmp_path, recording):
     rec, _ = recording
     data = tmp_path / "data"
@@ -297,6 +305,7 @@ def test_a_successful_run_prints_nothing_when_stdout_is_not_a_terminal(tmp_path,
     assert "internal meta keys" not in text  # no request copies Scrapy's meta (MetaCopyDetectionMiddleware)
 
 
+@pytest.mark.e2e
 def test_a_failed_run_prints_a_short_summary_naming_the_portal_and_the_log(tmp_path, recording):
     rec, _ = recording
     profiles = tmp_path / "profiles"

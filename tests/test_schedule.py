@@ -48,6 +48,7 @@ def test_user_and_password_are_percent_encoded_into_the_uri(tmp_path):
         config.uri_from_environment({"MONGO_HOST": "h", "MONGO_USER": "u"})
 
 
+@pytest.mark.e2e
 def test_a_crawl_connects_as_its_own_user_with_a_password_of_any_characters(tmp_path, recording):
     storage, port = tmp_path / "authdb", free_port()
     proc = start_daemon(storage, port)
@@ -115,6 +116,7 @@ def records(data: Path) -> list[dict]:
         return store.runs.recent()
 
 
+@pytest.mark.e2e
 def test_the_loop_runs_each_job_at_its_time_and_stops_on_sigterm(tmp_path, recording):
     data = tmp_path / "data"
     log_lines: list[str] = []
@@ -142,6 +144,7 @@ def test_the_loop_runs_each_job_at_its_time_and_stops_on_sigterm(tmp_path, recor
     assert err == ""  # the crawls were quiet: nothing to mail
 
 
+@pytest.mark.e2e
 def test_sigterm_to_the_loop_stops_the_running_crawl_gracefully(tmp_path, recording):
     data = tmp_path / "data"
     stall = r"http://news\.lyd\.com\.cn/.*=stall"
@@ -159,6 +162,7 @@ def test_sigterm_to_the_loop_stops_the_running_crawl_gracefully(tmp_path, record
     assert run["status"] == "stopped" and run["closeReason"] == "sigterm" and run["exitCode"] == 143
 
 
+@pytest.mark.e2e
 def test_a_malformed_job_is_a_usage_error():
     done = newscrawler(None, "schedule", "--job", "2am crawl", timeout=60)
     assert done.returncode == 2 and "'2am crawl'" in done.stderr

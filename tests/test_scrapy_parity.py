@@ -15,6 +15,8 @@ from newscrawler.runlock import RunLock
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
 
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
+
 FAST = ["-s", "NEWSCRAWLER_IGNORE_POLITENESS=1", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"]
 
 

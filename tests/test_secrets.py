@@ -11,6 +11,8 @@ from kit import free_port, newscrawler, start_daemon, stop_daemon
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
 
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
+
 PASSWORD = "s3cret-Pa55word"
 
 

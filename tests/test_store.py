@@ -79,6 +79,7 @@ def test_unreachable_uri_fails_within_seconds_without_the_password():
     assert "hunter2" not in str(err.value) and "crawler:***@127.0.0.1:9" in str(err.value)
 
 
+@pytest.mark.slow
 def test_embedded_server_is_reused_and_data_survives_a_restart(tmp_path):
     first = ensure_server(tmp_path)
     try:
@@ -103,6 +104,7 @@ def test_embedded_server_is_reused_and_data_survives_a_restart(tmp_path):
         second.stop()
 
 
+@pytest.mark.slow
 def test_second_daemon_on_a_locked_directory_is_refused_plainly(tmp_path):
     """The WiredTiger lock: a raw second server exits; ensure_server turns that into a reuse."""
     first = ensure_server(tmp_path)

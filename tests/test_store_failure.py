@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from kit import newscrawler, open_store
 from scrapy.utils.test import get_crawler
 
@@ -13,6 +14,8 @@ from newscrawler.extensions.run import EXIT_STORE_FAILED, exit_status
 from newscrawler.pipelines.store import StorePipeline
 from newscrawler.store import Store
 from newscrawler.store.server import ensure_server
+
+pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
 
 
 def item(n):

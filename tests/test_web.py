@@ -205,12 +205,14 @@ def test_export_writers(console):
     assert row["canonicalUrl"] == docs[0]["canonicalUrl"] and row["datePublished"].tzinfo is not None
 
 
+@pytest.mark.e2e
 def test_web_refuses_a_public_address_without_credentials(tmp_path):
     env = {k: "" for k in os.environ if k.startswith("NEWSCRAWLER_WEB_")}  # an empty setting is no setting
     result = newscrawler(tmp_path, "web", "--host", "0.0.0.0", "--port", "0", env=env, timeout=60)
     assert result.returncode == 2 and "NEWSCRAWLER_WEB_TOKEN" in result.stderr
 
 
+@pytest.mark.e2e
 def test_web_serves_with_a_token_and_stops_on_sigterm(tmp_path):
     proc = start(tmp_path, "web", "--host", "0.0.0.0", "--port", "0", env={"NEWSCRAWLER_WEB_TOKEN": "tok"})
     try:
