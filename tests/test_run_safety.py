@@ -17,6 +17,7 @@ from kit import REPO, open_store, scrapy_env, start
 from kit import newscrawler as run
 
 from newscrawler.cli.common import parse_duration
+from newscrawler.store import Store
 from newscrawler.store.server import EmbeddedServer, find_running
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
@@ -46,18 +47,22 @@ def wait_for_log(data: Path, text: str, timeout: float = 60) -> None:
     raise AssertionError(f"{text!r} never appeared in the run's log")
 
 
-def stored_articles(data: Path, embedded: bool = False) -> list[dict]:
-    with open_store(data, embedded) as store:
-        return list(store.articles.collection.find({}, {"canonicalUrl": 1, "urls": 1, "site": 1}))
+def stored_articles(store: Store) -> list[dict]:
+    return list(store.articles.collection.find({}, {"canonicalUrl": 1, "urls": 1, "site": 1}))
 
 
-def runs(data: Path, embedded: bool = False) -> list[dict]:
-    with open_store(data, embedded) as store:
-        return list(reversed(store.runs.recent(50)))
+def runs(store: Store) -> list[dict]:
+    return list(reversed(store.runs.recent(50)))
 
 
-def assert_complete_once(data: Path, manifest, embedded: bool = False) -> None:
-    docs = stored_articles(data, embedded)
+def stored_count(data: Path) -> int:
+    """Articles stored so far on the data directory's embedded server (joined while a crawl runs it)."""
+    with open_store(data, embedded=True) as store:
+        return store.articles.count()
+
+
+def assert_complete_once(store: Store, manifest) -> None:
+    docs = stored_articles(store)
     canonical = [d["canonicalUrl"] for d in docs]
     assert len(canonical) == len(set(canonical)), "an article was stored twice"
     reached = {u for d in docs for u in d.get("urls", [])} | set(canonical)
@@ -84,18 +89,19 @@ def test_the_run_ends_at_its_deadline_with_status_5_and_nothing_lost(tmp_path, r
     # 6 s of crawl, the embedded server's start and stop, and the stop's grace for the stalled downloads.
     assert took < 35, f"the run took {took:.0f} s with a 6 s deadline"
     assert "stopped at the run deadline" in result.stderr
-    (record,) = runs(data)
-    assert record["status"] == "stopped" and record["exitCode"] == 5
-    assert record["closeReason"] == "closespider_timeout" and record["maxRuntime"] == 6
-    # Everything fetched before the deadline was stored: the record's count is what the store holds.
-    stored = stored_articles(data)
-    assert record["articles"]["new"] == len(stored) > 0
-    assert not {d["site"] for d in stored} & {"lyd"}
-    assert not (data / "spill").exists()
-    # The next night, without the stall: the set is completed, each article once.
-    again = run(data, "crawl", "--replay", str(rec))
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert_complete_once(data, manifest)
+    with open_store(data) as store:
+        (record,) = runs(store)
+        assert record["status"] == "stopped" and record["exitCode"] == 5
+        assert record["closeReason"] == "closespider_timeout" and record["maxRuntime"] == 6
+        # Everything fetched before the deadline was stored: the record's count is what the store holds.
+        stored = stored_articles(store)
+        assert record["articles"]["new"] == len(stored) > 0
+        assert not {d["site"] for d in stored} & {"lyd"}
+        assert not (data / "spill").exists()
+        # The next night, without the stall: the set is completed, each article once.
+        again = run(data, "crawl", "--replay", str(rec))
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert_complete_once(store, manifest)
 
 
 @pytest.mark.e2e
@@ -112,17 +118,19 @@ def test_sigterm_mid_run_is_graceful_and_a_rerun_completes_the_set_exactly_once(
     assert proc.returncode == 143, err[-3000:]
     assert time.monotonic() - signalled < 20
     assert "stopped by SIGTERM" in err and "log: " in err
-    (record,) = runs(data, embedded=True)
-    assert record["status"] == "stopped" and record["closeReason"] == "sigterm" and record["exitCode"] == 143
-    assert record["failedPortals"] == []  # a stopped run's partial counts fail no portal
-    stored = stored_articles(data, embedded=True)
-    # The batch was flushed: every article the run counted as scraped is in the store, none spilled.
-    assert record["articles"]["new"] == len(stored) > 20
-    assert not (data / "spill").exists()
     assert find_running(data) is None, "the embedded server was left running"
-    again = run(data, "crawl", "--replay", str(rec), embedded=True)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert_complete_once(data, manifest, embedded=True)
+    # One start of the server for the checks; the next run joins it.
+    with open_store(data, embedded=True) as store:
+        (record,) = runs(store)
+        assert record["status"] == "stopped" and record["closeReason"] == "sigterm" and record["exitCode"] == 143
+        assert record["failedPortals"] == []  # a stopped run's partial counts fail no portal
+        stored = stored_articles(store)
+        # The batch was flushed: every article the run counted as scraped is in the store, none spilled.
+        assert record["articles"]["new"] == len(stored) > 20
+        assert not (data / "spill").exists()
+        again = run(data, "crawl", "--replay", str(rec), embedded=True)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert_complete_once(store, manifest)
 
 
 @pytest.mark.e2e
@@ -140,19 +148,20 @@ def test_a_second_sigterm_stops_at_once_and_keeps_the_batch_in_a_spill_file(tmp_
     assert proc.returncode == 143, err[-3000:]
     assert time.monotonic() - signalled < 8
     assert "stopped at once" in err
-    (record,) = runs(data, embedded=True)
-    assert record["status"] == "stopped" and record["exitCode"] == 143 and "stopped at once" in record["message"]
-    spill = Path(record["spillFile"])
-    spilled = [json.loads(line) for line in spill.read_text(encoding="utf-8").splitlines()]
-    assert spilled and spill.parent == data / "spill"
-    # Nothing fetched was lost: what is stored and what was spilled are the articles the run scraped.
-    stored = {d["canonicalUrl"] for d in stored_articles(data, embedded=True)}
-    assert not stored & {s["canonicalUrl"] for s in spilled}
     assert find_running(data) is None, "the embedded server was left running"
-    assert run(data, "db", "load-spill", str(spill), embedded=True).returncode == 0
-    again = run(data, "crawl", "--replay", str(rec), embedded=True)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert_complete_once(data, manifest, embedded=True)
+    with open_store(data, embedded=True) as store:
+        (record,) = runs(store)
+        assert record["status"] == "stopped" and record["exitCode"] == 143 and "stopped at once" in record["message"]
+        spill = Path(record["spillFile"])
+        spilled = [json.loads(line) for line in spill.read_text(encoding="utf-8").splitlines()]
+        assert spilled and spill.parent == data / "spill"
+        # Nothing fetched was lost: what is stored and what was spilled are the articles the run scraped.
+        stored = {d["canonicalUrl"] for d in stored_articles(store)}
+        assert not stored & {s["canonicalUrl"] for s in spilled}
+        assert run(data, "db", "load-spill", str(spill), embedded=True).returncode == 0
+        again = run(data, "crawl", "--replay", str(rec), embedded=True)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert_complete_once(store, manifest)
 
 
 @pytest.mark.e2e
@@ -164,9 +173,10 @@ def test_sigint_stops_gracefully_with_status_130(tmp_path, recording):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=90)
     assert proc.returncode == 130, err[-3000:]
-    (record,) = runs(data)
-    assert record["status"] == "stopped" and record["closeReason"] == "sigint"
-    assert record["articles"]["new"] == len(stored_articles(data))
+    with open_store(data) as store:
+        (record,) = runs(store)
+        assert record["status"] == "stopped" and record["closeReason"] == "sigint"
+        assert record["articles"]["new"] == len(stored_articles(store))
 
 
 @pytest.mark.e2e
@@ -182,7 +192,7 @@ def test_a_run_killed_with_sigkill_is_marked_abandoned_by_the_next_run(tmp_path,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, env=env)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            if (data / "db" / "server.json").exists() and len(stored_articles(data, embedded=True)) >= 10:
+            if (data / "db" / "server.json").exists() and stored_count(data) >= 10:
                 break
             time.sleep(0.2)
         proc.send_signal(signal.SIGKILL)
@@ -190,19 +200,20 @@ def test_a_run_killed_with_sigkill_is_marked_abandoned_by_the_next_run(tmp_path,
     server_info = json.loads((data / "db" / "server.json").read_text())
     orphan = EmbeddedServer(uri=server_info["uri"], pid=server_info["pid"], storage=data / "db", owned=True)
     try:
-        (record,) = runs(data, embedded=True)
-        assert record["status"] == "running" and record["pid"] == proc.pid
-        killed_stored = len(stored_articles(data, embedded=True))
-        result = run(data, "crawl", "--replay", str(rec), embedded=True)
-        assert result.returncode == 0, result.stderr[-3000:]
-        old, new = runs(data, embedded=True)
-        assert old["_id"] == record["_id"] and old["status"] == "abandoned"
-        assert f"pid {proc.pid}" in old["message"] and "abandoned" in old["message"]
-        assert old["articles"]["new"] == killed_stored
-        assert new["status"] == "ok"
-        assert_complete_once(data, manifest, embedded=True)
-        shown = run(data, "db", "runs", embedded=True)
-        assert "abandoned" in shown.stdout
+        with open_store(data, embedded=True) as store:
+            (record,) = runs(store)
+            assert record["status"] == "running" and record["pid"] == proc.pid
+            killed_stored = len(stored_articles(store))
+            result = run(data, "crawl", "--replay", str(rec), embedded=True)
+            assert result.returncode == 0, result.stderr[-3000:]
+            old, new = runs(store)
+            assert old["_id"] == record["_id"] and old["status"] == "abandoned"
+            assert f"pid {proc.pid}" in old["message"] and "abandoned" in old["message"]
+            assert old["articles"]["new"] == killed_stored
+            assert new["status"] == "ok"
+            assert_complete_once(store, manifest)
+            shown = run(data, "db", "runs", embedded=True)
+            assert "abandoned" in shown.stdout
     finally:
         orphan.stop()
 
@@ -223,7 +234,7 @@ def test_a_run_whose_database_hangs_is_stopped_at_once_after_its_deadline_and_gr
         started = time.monotonic()
         deadline = started + 90
         while time.monotonic() < deadline:
-            if (data / "db" / "server.json").exists() and len(stored_articles(data, embedded=True)) >= 5:
+            if (data / "db" / "server.json").exists() and stored_count(data) >= 5:
                 break
             time.sleep(0.1)
         db_pid = json.loads((data / "db" / "server.json").read_text())["pid"]
@@ -248,11 +259,12 @@ def test_a_run_whose_database_hangs_is_stopped_at_once_after_its_deadline_and_gr
     again = run(data, "crawl", "--replay", str(rec), embedded=True)
     server_log = (data / "db-server.log").read_text(errors="replace")[-2000:]
     assert again.returncode == 0, again.stderr[:3000] + "\n--- db-server.log ---\n" + server_log
-    old = runs(data, embedded=True)[0]
-    assert old["status"] in ("abandoned", "stopped"), old
-    for path in spills:
-        assert run(data, "db", "load-spill", str(path), embedded=True).returncode == 0
-    assert_complete_once(data, manifest, embedded=True)
+    with open_store(data, embedded=True) as store:
+        old = runs(store)[0]
+        assert old["status"] in ("abandoned", "stopped"), old
+        for path in spills:
+            assert run(data, "db", "load-spill", str(path), embedded=True).returncode == 0
+        assert_complete_once(store, manifest)
 
 
 def test_a_running_record_of_a_live_process_on_another_data_directory_is_left_alone(store, tmp_path):
