@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bson import ObjectId
-
 from newscrawler.cli.common import EXIT_STORE, EXIT_USAGE, open_store
 from newscrawler.display import ZONE_NOTE, when, when_in
 from newscrawler.query import QueryError, known_sites, make_filter
@@ -81,9 +79,7 @@ def to_json(value: Any, **kwargs: Any) -> str:
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, ObjectId):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    return str(value)  # a record's id (bson's ObjectId): its hex form
 
 
 def warn_if_incomplete(store) -> None:
