@@ -80,8 +80,9 @@ bench-crawl: setup
 bench-extraction: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/extraction.py
 
+# ARTICLES=1000000: the cost curve up to a million stored fingerprints (about 40 minutes here).
 bench-dedup: $(VENV)/.bench-installed
-	$(BIN)/python benchmarks/dedup.py
+	$(BIN)/python benchmarks/dedup.py $(if $(ARTICLES),--articles $(ARTICLES))
 
 # ARTICLES=1000000 for the large store (takes about an hour to fill here).
 bench-console: setup
