@@ -16,7 +16,6 @@ from typing import Any
 
 from newscrawler.cli.common import EXIT_STORE, EXIT_USAGE, open_store
 from newscrawler.display import ZONE_NOTE, when, when_in
-from newscrawler.query import QueryError, known_sites, make_filter
 
 
 def add_parser(sub) -> None:
@@ -205,6 +204,8 @@ def cmd_load_spill(args) -> int:
 
 def _filter(args, store, q: str | None):
     """The filter the options ask for, or None after printing what is wrong with them."""
+    from newscrawler.query import QueryError, known_sites, make_filter  # imports the store (pymongo): not for --help
+
     try:
         return make_filter(q=q, site=args.site, source=args.source, author=args.author, editor=args.editor,
                            since=args.since, until=args.until, script=args.script,
