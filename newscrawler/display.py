@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from newscrawler.store.filters import DISPLAY_ZONE
-
+# Days, the per-day stats and the `since`/`until` of every filter are days in this zone: where the shipped
+# portals publish. Every time the CLI and the console print says which zone it is in.
+DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
 ZONE_NOTE = "times in Asia/Shanghai (UTC+08:00)"
 
 

@@ -31,7 +31,6 @@ from typing import Any
 
 import scrapy
 from itemadapter import ItemAdapter
-from pymongo.errors import PyMongoError
 from scrapy import signals as scrapy_signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
@@ -241,7 +240,7 @@ class IncrementalCrawl:
         if self.dead_links:
             try:
                 store.links.record_dead(self.dead_links)
-            except (StoreError, PyMongoError) as exc:
+            except StoreError as exc:
                 logger.error("could not record %d dead links: %s", len(self.dead_links), failure_reason(exc))
         if self.states is None:
             return

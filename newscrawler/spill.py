@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from itemadapter import ItemAdapter
-from pymongo.errors import PyMongoError
 
 from newscrawler import schema
 from newscrawler.dedup.engine import Deduplicator
 from newscrawler.normalise.sources import site_outlets
 from newscrawler.profiles import load_profiles
-from newscrawler.store import Store, StoreError
+from newscrawler.store import STORE_ERRORS, Store, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +141,9 @@ def load(store: Store, path: Path) -> Loaded:
     unreadable lines in `.rejected`). Raises StoreError if the store fails meanwhile (the file stays)."""
     try:
         return _load(store, path, load_profiles(broken=[]))
-    except PyMongoError as exc:
+    except StoreError:
+        raise
+    except STORE_ERRORS as exc:
         raise StoreError(f"loading {path} into {store.display_uri} failed: {exc}") from None
 
 
@@ -207,14 +208,12 @@ def pending(data_dir: Path) -> list[Path]:
 def load_pending(store: Store, data_dir: Path) -> list[Loaded]:
     """Load every spill file earlier runs left (a file that cannot be read is named and left for next time).
     Raises StoreError when the store fails meanwhile (what was not loaded stays for the next run)."""
-    from bson import ObjectId
-
     for path in sorted((data_dir / "spill").glob("*.run.json")) if (data_dir / "spill").is_dir() else []:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
             run_id = record.pop("_id")
             record["endedAt"] = datetime.fromisoformat(record["endedAt"])
-            store.runs.finish(ObjectId(run_id), record)
+            store.runs.finish(run_id, record)
         except OSError as exc:
             logger.error("could not load the run record %s: %s", path, exc.strerror or exc)
             continue

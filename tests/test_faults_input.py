@@ -135,7 +135,7 @@ def test_one_broken_profile_is_reported_and_the_healthy_portals_are_still_crawle
     assert f"broken portal profile {profiles / 'broken.toml'}: field 'enabled'" in every.stderr
     assert "Traceback" not in every.stderr
     with open_store(tmp_path / "data") as store:
-        assert set(store.articles.per_site()) == set(manifest["sites"])  # every healthy portal crawled
+        assert set(store.counters.totals()) == set(manifest["sites"])  # every healthy portal crawled
         run = store.runs.last()
     assert run["exitCode"] == 2 and run["status"] == "failed"
     assert [str(profiles / "broken.toml") in b for b in run["brokenProfiles"]] == [True]

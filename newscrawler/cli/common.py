@@ -16,11 +16,13 @@ from argparse import Namespace
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newscrawler import config
 from newscrawler.runlock import RunLock, RunLocked
-from newscrawler.store import Store, StoreConfigError, StoreError
+
+if TYPE_CHECKING:
+    from newscrawler.store import Store
 
 EXIT_USAGE = 2
 EXIT_STORE = 3
@@ -54,6 +56,10 @@ class Interrupted(BaseException):
 def open_store(args, uri: str | None = None) -> Store | None:
     """The store for --data-dir / MONGO_URI (or `uri`), or None after printing why it cannot be reached. A
     malformed MONGO_URI is a usage error: exit 2 at once, one line naming it (without its password)."""
+    # Imported here, not with the module: pymongo takes ~0.5 s to import, and `--help`, `extract` and the
+    # parser of every command import this module.
+    from newscrawler.store import Store, StoreConfigError, StoreError
+
     try:
         return Store.open(uri=uri, data_dir=config.data_dir(args.data_dir))
     except StoreConfigError as exc:
@@ -317,6 +323,7 @@ class Job:
             log.warning("done: %s", store.reindex())
         # What earlier runs kept when the database went away goes in first (clustered through dedup).
         from newscrawler import spill
+        from newscrawler.store import StoreError
 
         try:
             self.spills_loaded = spill.load_pending(store, self.data_dir)

@@ -14,11 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bson import ObjectId
-
 from newscrawler.cli.common import EXIT_STORE, EXIT_USAGE, open_store
 from newscrawler.display import ZONE_NOTE, when, when_in
-from newscrawler.query import QueryError, known_sites, make_filter
 
 
 def add_parser(sub) -> None:
@@ -81,9 +78,7 @@ def to_json(value: Any, **kwargs: Any) -> str:
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, ObjectId):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    return str(value)  # a record's id (bson's ObjectId): its hex form
 
 
 def warn_if_incomplete(store) -> None:
@@ -209,6 +204,8 @@ def cmd_load_spill(args) -> int:
 
 def _filter(args, store, q: str | None):
     """The filter the options ask for, or None after printing what is wrong with them."""
+    from newscrawler.query import QueryError, known_sites, make_filter  # imports the store (pymongo): not for --help
+
     try:
         return make_filter(q=q, site=args.site, source=args.source, author=args.author, editor=args.editor,
                            since=args.since, until=args.until, script=args.script,

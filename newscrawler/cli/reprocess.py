@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 from newscrawler.cli.common import EXIT_USAGE, Job, JobRefused, refused, run_recorder
 from newscrawler.profiles import ProfileError, select_profiles
-from newscrawler.store import redact_uri
 
 EXIT_NOTHING_ARCHIVED = 1
 
@@ -91,6 +90,8 @@ def report(crawler, args, uri: str) -> int:
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
+        from newscrawler.store import redact_uri
+
         print(f"reprocess {summary['run']}: {result['message']}; {archived} archived articles "
               f"({summary['pages']} pages): updated {a['updated']} ({len(versioned)} with a new version), "
               f"unchanged {a['unchanged']}, new {a['new']}, dropped {a['dropped']}, kept as stored (fetched again "

@@ -176,8 +176,6 @@ class RunRecorder:
         with what is known, giving the database 2 s at most."""
         if self.run_id is None or self.result is not None:
             return
-        import pymongo
-
         stats = self.crawler.stats.get_stats()
         self.result = {**summarise(stats), "errors": self.errors, "closeReason": f"{why} (stopped at once)",
                        "status": "stopped", "exitCode": code, "failedPortals": [], "failureReasons": {},
@@ -185,8 +183,7 @@ class RunRecorder:
                                   f"{stats.get('store/spill_file') or 'no spill file (none were pending)'}",
                        "spillFile": stats.get("store/spill_file")}
         try:
-            with pymongo.timeout(2):
-                store_of(self.crawler).runs.finish(self.run_id, self.result)
+            store_of(self.crawler).runs.finish(self.run_id, self.result, timeout_s=2)
         except (StoreError, Exception) as exc:  # noqa: BLE001 - the next run marks it abandoned instead
             logger.error("could not close the run record (the next run will mark it abandoned): %s", exc)
 

@@ -56,6 +56,10 @@ from newscrawler.store.stats import COVERAGE, StatsRoom, Tally, facts_of
 
 T = TypeVar("T")
 
+# What a call into the store may raise: its own StoreError, or a driver error from a room that reads
+# without wrapping (a console page, a spill load). Callers catch this and never import pymongo.
+STORE_ERRORS: tuple[type[Exception], ...] = (StoreError, PyMongoError)
+
 
 # What `db reindex` reads of each article: what the counters and the search index are made of.
 REINDEX_FIELDS = {**{k: 1 for k in COVERAGE}, "canonicalUrl": 1, "headline": 1, "articleBody": 1, "site": 1,
@@ -295,5 +299,5 @@ class Store:
         self.close()
 
 
-__all__ = ["ArticleFilter", "Store", "StoreConfigError", "StoreError", "WriteCounts", "naming_database",
+__all__ = ["STORE_ERRORS", "ArticleFilter", "Store", "StoreConfigError", "StoreError", "WriteCounts", "naming_database",
            "redact_uri"]

@@ -98,7 +98,10 @@ class ArticleRoom:
         c.create_index([("urls", ASCENDING)], name="urls")
         c.create_index([("site", ASCENDING), ("datePublished", DESCENDING)], name="site_date")
         c.create_index([("datePublished", DESCENDING)], name="date")
-        c.create_index([("bodyHash", ASCENDING)], name="bodyHash")
+        # No query reads articles by bodyHash (dedup finds copies through its fingerprints' band keys); the index
+        # earlier versions made cost the embedded server an index entry per article written.
+        if "bodyHash" in c.index_information():
+            c.drop_index("bodyHash")
 
     # -- writes -------------------------------------------------------------------------------------
 

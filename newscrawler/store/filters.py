@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-# Days, the per-day stats and the `since`/`until` of every filter are days in this zone: where the shipped
-# portals publish. Every time the CLI and the console print says which zone it is in.
-DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
+# Days, the per-day stats and the `since`/`until` of every filter are days in the display zone (defined with the
+# printing, which must not import the store: pymongo takes ~0.5 s to import).
+from newscrawler.display import DISPLAY_ZONE
+
 SCRIPTS = ("Hans", "Hant")
 
 

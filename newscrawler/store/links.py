@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.collection import Collection
+from pymongo.errors import PyMongoError
+
+from newscrawler.store.connection import StoreError, reason
 
 # An article link that answered 404/410 is not asked for again until this many days have passed.
 DEAD_LINK_RETRY_DAYS = 7
@@ -33,7 +36,10 @@ class LinkRoom:
         if not links:
             return
         now = datetime.now(UTC)
-        self.collection.bulk_write([
-            UpdateOne({"url": url}, {"$set": {"status": status, "lastTried": now},
-                                     "$setOnInsert": {"firstSeen": now}, "$inc": {"tries": 1}}, upsert=True)
-            for url, status in links.items()])
+        try:
+            self.collection.bulk_write([
+                UpdateOne({"url": url}, {"$set": {"status": status, "lastTried": now},
+                                         "$setOnInsert": {"firstSeen": now}, "$inc": {"tries": 1}}, upsert=True)
+                for url, status in links.items()])
+        except PyMongoError as exc:
+            raise StoreError(f"recording {len(links)} dead links failed: {reason(exc)}") from None

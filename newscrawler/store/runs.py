@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pymongo
 from bson import ObjectId
 from pymongo import DESCENDING
 from pymongo.collection import Collection
@@ -31,9 +32,16 @@ class RunRoom:
         doc = {"startedAt": datetime.now(UTC), "status": "running", **record}
         return self._write(lambda c: c.insert_one(doc).inserted_id)
 
-    def finish(self, run_id: ObjectId, fields: dict[str, Any]) -> None:
+    def finish(self, run_id: ObjectId | str, fields: dict[str, Any], timeout_s: float | None = None) -> None:
+        """Close a record (`run_id` as stored, or its string form from a spilled record); `timeout_s` bounds
+        the whole write (a run stopped at once gives the database 2 s)."""
         doc = {"endedAt": datetime.now(UTC), **fields}
-        self._write(lambda c: c.update_one({"_id": run_id}, {"$set": doc}))
+        run_id = ObjectId(run_id) if isinstance(run_id, str) else run_id
+        if timeout_s is None:
+            self._write(lambda c: c.update_one({"_id": run_id}, {"$set": doc}))
+            return
+        with pymongo.timeout(timeout_s):
+            self._write(lambda c: c.update_one({"_id": run_id}, {"$set": doc}))
 
     def running(self) -> list[dict]:
         """Records still marked running (their run is going on, or died without closing them)."""

@@ -27,12 +27,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from pymongo.errors import PyMongoError
 
 from newscrawler import export
 from newscrawler.display import ZONE_NOTE, when, when_in
 from newscrawler.query import FILTER_PARAMS, QueryError, known_sites, make_filter
-from newscrawler.store import Store, StoreError
+from newscrawler.store import STORE_ERRORS, Store
 from newscrawler.store.connection import reason
 from newscrawler.store.filters import DISPLAY_ZONE, day_start
 from newscrawler.store.stats import COVERAGE, UNDATED
@@ -120,7 +119,7 @@ class Console:
         request = Request(environ)
         try:
             response = self.dispatch(request)
-        except (PyMongoError, StoreError) as exc:
+        except STORE_ERRORS as exc:
             logger.error("database error on %s: %s", request.path, reason(exc))
             response = self.message(503, "The database cannot be reached",
                                     f"{self.store.display_uri}: {reason(exc)}")
