@@ -85,6 +85,12 @@ MONGO_DATABASE = ""
 NEWSCRAWLER_DATA_DIR = ""
 # Articles per bulk write; the last batch is flushed (journalled) when the spider closes.
 STORE_BATCH_SIZE = 200
+# The store's watch pings the database every STORE_HEARTBEAT seconds (0: no watch) and takes it for lost when a
+# ping is not answered within STORE_LOST_AFTER: the crawl then stops fetching and spills what it holds.
+STORE_HEARTBEAT = 1.0
+STORE_LOST_AFTER = 3.0
+# An operation the server accepts and never answers fails after this long (a stalled server).
+STORE_SOCKET_TIMEOUT_MS = 10_000
 # Dedup decides articles in batches of this many, or whatever arrived within DEDUP_MAX_WAIT seconds. Batches end
 # at 12-22 articles in the crawl benchmark; at 1 s they filled (a third of the database round trips), but articles
 # waited longer: after the database died the crawl fetched 776 of 811 articles before stopping, against under 560
