@@ -115,14 +115,19 @@ def test_the_run_ends_at_its_deadline_with_status_5_and_nothing_lost(tmp_path, r
         assert_complete_once(store, manifest)
 
 
+def mid_run_crawl(data: Path, rec: Path) -> subprocess.Popen:
+    """A crawl caught mid-run: the other portals' articles are in the store pipeline's batch, lyd is stalled."""
+    proc = start(data, "crawl", "--replay", str(rec), "--fault", STALL_LYD, embedded=True)
+    wait_for_log(data, "fetch failed: http://news.hnr.cn/")
+    time.sleep(1.0)
+    return proc
+
+
 @pytest.mark.e2e
 def test_sigterm_mid_run_is_graceful_and_a_rerun_completes_the_set_exactly_once(tmp_path, recording):
     rec, manifest = recording
     data = tmp_path / "data"
-    proc = start(data, "crawl", "--replay", str(rec), "--fault", STALL_LYD, embedded=True)
-    # Mid-run: the other portals' articles are in the store pipeline's batch, lyd is stalled.
-    wait_for_log(data, "fetch failed: http://news.hnr.cn/")
-    time.sleep(1.0)
+    proc = mid_run_crawl(data, rec)
     proc.send_signal(signal.SIGTERM)
     signalled = time.monotonic()
     out, err = proc.communicate(timeout=90)
@@ -148,9 +153,7 @@ def test_sigterm_mid_run_is_graceful_and_a_rerun_completes_the_set_exactly_once(
 def test_a_second_sigterm_stops_at_once_and_keeps_the_batch_in_a_spill_file(tmp_path, recording):
     rec, manifest = recording
     data = tmp_path / "data"
-    proc = start(data, "crawl", "--replay", str(rec), "--fault", STALL_LYD, embedded=True)
-    wait_for_log(data, "fetch failed: http://news.hnr.cn/")
-    time.sleep(1.0)
+    proc = mid_run_crawl(data, rec)
     proc.send_signal(signal.SIGTERM)
     wait_for_log(data, "Closing spider (sigterm)")
     proc.send_signal(signal.SIGTERM)
