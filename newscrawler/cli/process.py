@@ -35,7 +35,9 @@ DEADLINE = "deadline"
 
 class RunProcess(CrawlerProcess):
     def __init__(self, settings, store=None):
-        super().__init__(settings, install_root_handler=False)
+        # newscrawler installs its own log handlers (the run's file; stderr at a terminal).
+        settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+        super().__init__(settings)
         self.store = store
         self.forced: str | None = None  # why the run was stopped at once: a signal's name or DEADLINE
         self._pending: int | None = None
