@@ -185,3 +185,31 @@ def stop_daemon(proc: subprocess.Popen) -> None:
         proc.wait(20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+# A mongo-init script run as mongosh would, with a `db` that records the users it is asked to create.
+_MONGO_INIT_RUNNER = """
+const vm = require("vm"), fs = require("fs");
+const calls = [];
+const db = {getSiblingDB: (name) => ({getName: () => name, createUser: (u) => calls.push({db: name, ...u})})};
+try {
+  vm.runInNewContext(fs.readFileSync(process.argv[2], "utf8"), {db, require, process, print: () => {}});
+  console.log(JSON.stringify(calls));
+} catch (e) { console.log(JSON.stringify({error: String(e.message)})); }
+"""
+
+
+def run_mongo_init(script: str, env: dict[str, str], tmp_path: Path):
+    """Run docker/mongo-init/`script` under node; the users it created (a list) or {"error": message}. Skips
+    the test where node is not installed."""
+    import json
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the init script is not run")
+    runner = tmp_path / "mongo-init-runner.js"
+    runner.write_text(_MONGO_INIT_RUNNER)
+    out = subprocess.run([node, str(runner), str(REPO / "docker" / "mongo-init" / script)], capture_output=True,
+                         text=True, env={**os.environ, **env}, timeout=60)
+    assert out.stdout, out.stderr
+    return json.loads(out.stdout)

@@ -1,14 +1,10 @@
 """mongo-express in docker-compose (no Docker engine here: its structure is checked, and its user's init script
 run under node with a recording `db`) and the console's templates and stylesheet in the package data."""
 
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
+from kit import run_mongo_init
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,30 +35,13 @@ def test_mongo_express_is_read_only_local_and_asks_for_a_password():
 
 def test_the_reader_is_made_with_the_read_role_only(tmp_path):
     mongo = compose()["services"]["mongo"]
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed: the init script is not run")
     password_file = tmp_path / "pw"
     password_file.write_text("0123abcd\n")
-    runner = tmp_path / "run.js"
-    runner.write_text("""
-const vm = require("vm"), fs = require("fs");
-const calls = [];
-const db = {getSiblingDB: (name) => ({createUser: (u) => calls.push({db: name, ...u})})};
-try {
-  vm.runInNewContext(fs.readFileSync(process.argv[2], "utf8"), {db, require, process, print: () => {}});
-  console.log(JSON.stringify(calls));
-} catch (e) { console.log(JSON.stringify({error: String(e.message)})); }
-""")
-    env = {**os.environ, **{k: v for k, v in mongo["environment"].items()},
-           "MONGO_READER_PASSWORD_FILE": str(password_file)}
-    script = str(REPO / "docker" / "mongo-init" / "20-reader-user.js")
-    out = subprocess.run([node, str(runner), script], capture_output=True, text=True, env=env, timeout=60)
-    assert json.loads(out.stdout) == [{"db": "newscrawler", "user": "reader", "pwd": "0123abcd",
-                                       "roles": [{"role": "read", "db": "newscrawler"}]}], out.stderr
+    env = {**mongo["environment"], "MONGO_READER_PASSWORD_FILE": str(password_file)}
+    assert run_mongo_init("20-reader-user.js", env, tmp_path) == [
+        {"db": "newscrawler", "user": "reader", "pwd": "0123abcd", "roles": [{"role": "read", "db": "newscrawler"}]}]
     password_file.write_text("")
-    out = subprocess.run([node, str(runner), script], capture_output=True, text=True, env=env, timeout=60)
-    assert "is empty" in json.loads(out.stdout)["error"]
+    assert "is empty" in run_mongo_init("20-reader-user.js", env, tmp_path)["error"]
 
 
 def test_the_console_files_are_package_data():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kit import run_mongo_init
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -68,31 +69,14 @@ def test_the_crawler_connects_as_its_own_readwrite_user_created_by_the_init_scri
     assert env["MONGO_PASSWORD_FILE"] == mongo["environment"]["MONGO_CRAWLER_PASSWORD_FILE"]
     assert env["MONGO_AUTH_SOURCE"] == env["NEWSCRAWLER_DB"] == mongo["environment"]["NEWSCRAWLER_DB"]
     assert "./docker/mongo-init:/docker-entrypoint-initdb.d:ro" in mongo["volumes"]
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed: the init script is not run")
-    # Run the init script as mongosh would, with a `db` that records what it is asked to do.
     password_file = tmp_path / "pw"
     password_file.write_text("p@ss:w/rd%\n")
-    runner = tmp_path / "run.js"
-    runner.write_text("""
-const vm = require("vm"), fs = require("fs");
-const calls = [];
-const db = {getSiblingDB: (name) => ({getName: () => name, createUser: (u) => calls.push({db: name, ...u})})};
-try {
-  vm.runInNewContext(fs.readFileSync(process.argv[2], "utf8"), {db, require, process, print: () => {}});
-  console.log(JSON.stringify(calls));
-} catch (e) { console.log(JSON.stringify({error: String(e.message)})); }
-""")
-    script = str(REPO / "docker" / "mongo-init" / "10-crawler-user.js")
-    init_env = {**os.environ, **{k: v for k, v in mongo["environment"].items() if k != "MONGO_CRAWLER_PASSWORD_FILE"},
-                "MONGO_CRAWLER_PASSWORD_FILE": str(password_file)}
-    out = subprocess.run([node, str(runner), script], capture_output=True, text=True, env=init_env, timeout=60)
-    assert json.loads(out.stdout) == [{"db": "newscrawler", "user": "newscrawler", "pwd": "p@ss:w/rd%",
-                                       "roles": [{"role": "readWrite", "db": "newscrawler"}]}], out.stderr
+    init_env = {**mongo["environment"], "MONGO_CRAWLER_PASSWORD_FILE": str(password_file)}
+    assert run_mongo_init("10-crawler-user.js", init_env, tmp_path) == [
+        {"db": "newscrawler", "user": "newscrawler", "pwd": "p@ss:w/rd%",
+         "roles": [{"role": "readWrite", "db": "newscrawler"}]}]
     password_file.write_text("")
-    out = subprocess.run([node, str(runner), script], capture_output=True, text=True, env=init_env, timeout=60)
-    assert "is empty" in json.loads(out.stdout)["error"]
+    assert "is empty" in run_mongo_init("10-crawler-user.js", init_env, tmp_path)["error"]
 
 
 def test_compose_schedules_the_nightly_crawl_and_the_daily_recheck_in_the_stack():

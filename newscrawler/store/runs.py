@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,10 +38,7 @@ class RunRoom:
         the whole write (a run stopped at once gives the database 2 s)."""
         doc = {"endedAt": datetime.now(UTC), **fields}
         run_id = ObjectId(run_id) if isinstance(run_id, str) else run_id
-        if timeout_s is None:
-            self._write(lambda c: c.update_one({"_id": run_id}, {"$set": doc}))
-            return
-        with pymongo.timeout(timeout_s):
+        with pymongo.timeout(timeout_s) if timeout_s is not None else nullcontext():
             self._write(lambda c: c.update_one({"_id": run_id}, {"$set": doc}))
 
     def running(self) -> list[dict]:
