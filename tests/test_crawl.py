@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from kit import REPO, newscrawler, open_store, scrapy_env
+from kit import REPO, newscrawler, open_store, read, scrapy_env
 
 from newscrawler.normalise.urls import canonical_url
 from newscrawler.profiles import load_profiles
@@ -250,7 +250,7 @@ def test_scrapy_crawl_command_runs_the_same_spider(tmp_path, replay):
 
 
 def test_db_stats_json(served, recordings):
-    result = newscrawler(served[0], "db", "stats", "--json", embedded=True)
+    result = read(served[0], "db", "stats", "--json", embedded=True)
     assert result.returncode == 0, result.stderr
     stats = json.loads(result.stdout)
     assert stats["articles"] == len(recordings[1]["articles"])
@@ -264,18 +264,18 @@ def test_db_find_and_show(served, recordings):
     seed_copies = [a for a in manifest["articles"] if a["story"] == "seed"]
     assert {a["script"] for a in seed_copies} == {"Hans", "Hant"}
     # A Traditional query finds both the Simplified and the Traditional copy.
-    found = newscrawler(data, "db", "find", "總書記", "--site", "jzrb", "--json", embedded=True)
+    found = read(data, "db", "find", "總書記", "--site", "jzrb", "--json", embedded=True)
     assert found.returncode == 0, found.stderr
     urls = {json.loads(line)["canonicalUrl"] for line in found.stdout.splitlines()}
     assert urls == {a["url"] for a in seed_copies}
-    dahe = newscrawler(data, "db", "find", "--site", "dahe", "--since", "2024-06-01", "--until", "2024-07-01",
+    dahe = read(data, "db", "find", "--site", "dahe", "--since", "2024-06-01", "--until", "2024-07-01",
                        "--limit", "0", "--json", embedded=True)
     expected = {a["url"] for a in manifest["articles"]
                 if a["site"] == "dahe" and "2024-06-01" <= a["datePublished"][:10] < "2024-07-01"}
     assert {json.loads(line)["canonicalUrl"] for line in dahe.stdout.splitlines()} == expected
-    shown = newscrawler(data, "db", "show", "--json", seed_copies[0]["url"].replace("www.", ""), embedded=True)
+    shown = read(data, "db", "show", "--json", seed_copies[0]["url"].replace("www.", ""), embedded=True)
     assert shown.returncode == 0 and json.loads(shown.stdout)["canonicalUrl"] == seed_copies[0]["url"]
-    assert newscrawler(data, "db", "show", "http://www.jzrb.com/nope.shtml", embedded=True).returncode == 1
+    assert read(data, "db", "show", "http://www.jzrb.com/nope.shtml", embedded=True).returncode == 1
 
 
 def test_recheck_records_an_edited_article_as_a_version(tmp_path, recordings):
@@ -297,17 +297,3 @@ def test_recheck_records_an_edited_article_as_a_version(tmp_path, recordings):
     added = [u for u in v2["added"] if PROFILES["dahe"].owns_url(u)]
     assert run["articles"]["updated"] == 1 and run["articles"]["new"] == len(added)
     assert run["articles"]["unchanged"] >= 5 and run["recheck"] is True
-
-
-def test_demo_stores_everything_the_replay_publishes_and_runs_again(tmp_path):
-    # The demo keeps a data directory of its own for its last step: on embedded servers, as it runs for a user.
-    first = newscrawler(tmp_path, "demo", "--articles-per-site", "5", embedded=True)
-    assert first.returncode == 0, first.stderr[-2000:]
-    match = re.search(r"stored (\d+) articles \((\d+) of the (\d+) the replay publishes\)", first.stdout)
-    assert match and len(set(match.groups())) == 1 and int(match.group(1)) >= 20
-    assert "stories found on more than one URL: " in first.stdout
-    # The demo's last step: a redesigned portal caught by the health monitors (issue 8).
-    assert "the crawl exited 4 (a portal degraded)" in first.stdout
-    assert re.search(r"^dahe +degraded .*\n(?: .*\n)* +selector\.articleBody: ", first.stdout, re.M)
-    again = newscrawler(tmp_path, "demo", embedded=True)  # an existing checkout: the recording is reused, nothing new
-    assert again.returncode == 0 and "articles new 0" in again.stdout
