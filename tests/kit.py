@@ -14,7 +14,9 @@ given as $NEWSCRAWLER_TEST_MONGO_URI; conftest.py stops it (and drops the databa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import shutil
 import signal
@@ -117,6 +119,35 @@ def newscrawler(data_dir: Path | None, *args: str, env: dict | None = None, time
     full_env = child_env(data_dir, env, embedded) if data_dir is not None else {**os.environ, **(env or {})}
     return subprocess.run(command(data_dir, *args, prelude=prelude), capture_output=True, text=True, env=full_env,
                           timeout=timeout, cwd=REPO, **kwargs)
+
+
+def read(data_dir: Path, *args: str, env: dict | None = None, embedded: bool = False) -> subprocess.CompletedProcess:
+    """A command that only reads (`db stats`, `runs`, `find`, `show`, `export`, `clusters`, `health`: `exit_fast`
+    in its defaults) run as `newscrawler(...)` would run it, but in this process, output captured: a child costs
+    ~0.7 s of CPU to start Python and import pymongo, and the suite reads a lot. The store is the same one over
+    TCP, chosen by the same environment (set for the call, then restored)."""
+    from newscrawler.cli import _main
+
+    argv = [*(["--data-dir", str(data_dir)] if data_dir is not None else []), *args]
+    command(data_dir)  # the same rule as a child: only in tests marked e2e
+    full_env = child_env(data_dir, env, embedded) if data_dir is not None else {**os.environ, **(env or {})}
+    saved = dict(os.environ)
+    out, err = io.StringIO(), io.StringIO()
+    parsed = None
+    try:
+        os.environ.clear()
+        os.environ.update(full_env)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code, parsed = _main(argv)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    if parsed is not None and not getattr(parsed, "exit_fast", False):
+        raise RuntimeError(f"kit.read runs only the commands that only read, not {' '.join(args)!r}")
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 def crawl(data_dir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from kit import REPO, child_env, newscrawler, start
+from kit import REPO, child_env, newscrawler, read, start
 
 from newscrawler.normalise.sources import canonical_source
 from newscrawler.normalise.urls import canonical_url
@@ -75,13 +75,13 @@ def test_show_takes_any_spelling_and_prints_a_readable_article(crawled):
     url = seed["canonical"]
     for spelling in (url, url.replace("http://", "https://"), url.replace("http://", ""),
                      url.replace("http://www.", "")):
-        shown = newscrawler(data, "db", "show", spelling)
+        shown = read(data, "db", "show", spelling)
         assert shown.returncode == 0, (spelling, shown.stderr)
         assert shown.stdout.startswith(nfkc(seed["headline"])) and "+08:00 (Asia/Shanghai)" in shown.stdout
         assert "<p>" not in shown.stdout and '"articleBodyHtml"' not in shown.stdout
-    as_json = json.loads(newscrawler(data, "db", "show", "--json", url).stdout)
+    as_json = json.loads(read(data, "db", "show", "--json", url).stdout)
     assert as_json["canonicalUrl"] == url and as_json["datePublished"].endswith("+00:00")
-    missing = newscrawler(data, "db", "show", "http://www.jzrb.com/nope.shtml")
+    missing = read(data, "db", "show", "http://www.jzrb.com/nope.shtml")
     assert missing.returncode == 1 and "no stored article" in missing.stderr
 
 
@@ -90,31 +90,31 @@ def test_find_by_any_name_of_an_outlet(crawled):
     want = {a["canonical"] for a in manifest["articles"] if a["outlet"] == "央视网"}
     assert len(want) >= 3
     for name in ("央视网", "央視網", "CCTV", "央视"):
-        found = newscrawler(data, "db", "find", "--source", name, "--limit", "0", "--json")
+        found = read(data, "db", "find", "--source", name, "--limit", "0", "--json")
         assert found.returncode == 0, found.stderr
         assert {d["canonicalUrl"] for d in lines_json(found.stdout)} == want, name
 
 
 def test_find_with_several_words_people_and_an_unknown_site(crawled):
     data, manifest = crawled
-    found = lines_json(newscrawler(data, "db", "find", "焦作", "活动", "--limit", "0", "--json").stdout)
+    found = lines_json(read(data, "db", "find", "焦作", "活动", "--limit", "0", "--json").stdout)
     assert found and all("焦作" in d["headline"] + d["articleBody"] and "活动" in d["headline"] + d["articleBody"]
                          for d in found)
     person = manifest["articles"][3]["authors"][0]
-    by_author = lines_json(newscrawler(data, "db", "find", "--author", person, "--limit", "0", "--json").stdout)
+    by_author = lines_json(read(data, "db", "find", "--author", person, "--limit", "0", "--json").stdout)
     assert {d["canonicalUrl"] for d in by_author} == {a["canonical"] for a in manifest["articles"]
                                                       if person in a["authors"]}
     editor = manifest["articles"][5]["editor"]
-    by_editor = lines_json(newscrawler(data, "db", "find", "--editor", editor, "--limit", "0", "--json").stdout)
+    by_editor = lines_json(read(data, "db", "find", "--editor", editor, "--limit", "0", "--json").stdout)
     assert {d["canonicalUrl"] for d in by_editor} == {a["canonical"] for a in manifest["articles"]
                                                       if a["editor"] == editor}
-    unknown = newscrawler(data, "db", "find", "--site", "nosuch")
+    unknown = read(data, "db", "find", "--site", "nosuch")
     assert unknown.returncode == 2 and "unknown site 'nosuch'" in unknown.stderr and "jzrb" in unknown.stderr
 
 
 def test_find_says_when_the_limit_cut_and_labels_times(crawled):
     data, manifest = crawled
-    result = newscrawler(data, "db", "find", "--limit", "3")
+    result = read(data, "db", "find", "--limit", "3")
     assert len(result.stdout.splitlines()) == 3
     assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d \+08:00 ", line) for line in result.stdout.splitlines())
     assert f"showing 3 of {len(manifest['articles'])}" in result.stderr and "UTC+08:00" in result.stderr
@@ -130,22 +130,22 @@ def test_find_into_head_ends_quietly(crawled):
 
 def test_stats_per_day_table_says_how_many_days(crawled):
     data, _ = crawled
-    text = newscrawler(data, "db", "stats", "--days", "5").stdout
+    text = read(data, "db", "stats", "--days", "5").stdout
     table = text.split("per day", 1)[1].split("run ", 1)[0]
     assert "the 5 latest days" in table and "--days N for more" in table
     assert len(re.findall(r"^  \d{4}-\d\d-\d\d ", table, re.M)) == 5
-    as_json = json.loads(newscrawler(data, "db", "stats", "--days", "40", "--json").stdout)
+    as_json = json.loads(read(data, "db", "stats", "--days", "40", "--json").stdout)
     assert len(as_json["perDay"]) == 40
 
 
 def test_export_in_every_format_is_the_list(crawled, tmp_path):
     data, manifest = crawled
-    listed = [d["canonicalUrl"] for d in lines_json(newscrawler(
+    listed = [d["canonicalUrl"] for d in lines_json(read(
         data, "db", "find", "--site", "lyd", "--since", "2024-03-01", "--limit", "0", "--json").stdout)]
     assert listed
     for fmt in ("jsonl", "csv", "parquet"):
         out = tmp_path / f"lyd.{fmt}"
-        result = newscrawler(data, "db", "export", "--format", fmt, "--site", "lyd", "--since", "2024-03-01",
+        result = read(data, "db", "export", "--format", fmt, "--site", "lyd", "--since", "2024-03-01",
                              "-o", str(out))
         assert result.returncode == 0, result.stderr
         assert f"exported {len(listed)} articles" in result.stderr
@@ -158,7 +158,7 @@ def test_export_in_every_format_is_the_list(crawled, tmp_path):
             pq = pytest.importorskip("pyarrow.parquet")
             urls = pq.read_table(out).column("canonicalUrl").to_pylist()
         assert urls == listed, fmt
-    searched = newscrawler(data, "db", "export", "--query", "總書記")
+    searched = read(data, "db", "export", "--query", "總書記")
     assert {r["canonicalUrl"] for r in lines_json(searched.stdout)} == {
         a["canonical"] for a in manifest["articles"] if a["story"] == "seed"}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pymongo
 import pytest
-from kit import newscrawler
+from kit import newscrawler, read
 
 from newscrawler.spiders.importer import read_url_map, site_for
 from newscrawler_replay.generate import generate, route_file
@@ -94,7 +94,7 @@ def test_traditional_copy_joins_the_simplified_story(imported):
 @pytest.mark.e2e
 def test_db_clusters_json_prints_one_object_per_cluster(imported):
     _, wanted, env, data, _, _, _ = imported
-    out = newscrawler(data, "db", "clusters", "--json", env=env)
+    out = read(data, "db", "clusters", "--json", env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     clusters = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
     assert len(clusters) == 2

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from kit import free_port, newscrawler, open_store
+from kit import free_port, newscrawler, open_store, read
 
 from newscrawler.profiles import load_profiles
 from newscrawler_replay.generate import generate
@@ -74,7 +74,7 @@ def crawl(data: Path, recording: Path, env: dict, *sites: str) -> subprocess.Com
 
 
 def db(data: Path, *args: str) -> str:
-    result = newscrawler(data, "db", *args, timeout=120)
+    result = read(data, "db", *args)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from kit import REPO, open_store, scrapy_env, start
+from kit import REPO, open_store, read, scrapy_env, start
 from kit import newscrawler as run
 
 from newscrawler.cli.common import parse_duration
@@ -47,9 +47,9 @@ def wait_for_log(data: Path, text: str, timeout: float = 60) -> None:
     raise AssertionError(f"{text!r} never appeared in the run's log")
 
 
-def server_stops(data: Path, within: float = 15) -> bool:
+def server_stops(data: Path, within: float = 30) -> bool:
     """Whether the data directory's embedded server stops by itself (its supervisor stops it once the crawl's
-    lease is gone: a moment after the crawl exits)."""
+    lease is gone: a moment after the crawl exits; with the suite's three workers on two cores, once more than 15 s)."""
     deadline = time.monotonic() + within
     while find_running(data) is not None:
         if time.monotonic() > deadline:
@@ -226,7 +226,7 @@ def test_a_run_killed_with_sigkill_is_marked_abandoned_by_the_next_run(tmp_path,
             assert old["articles"]["new"] == killed_stored
             assert new["status"] == "ok"
             assert_complete_once(store, manifest)
-            shown = run(data, "db", "runs", embedded=True)
+            shown = read(data, "db", "runs", embedded=True)
             assert "abandoned" in shown.stdout
     finally:
         orphan.stop()

@@ -58,7 +58,7 @@ def add_parser(sub) -> None:
     clusters.set_defaults(func=cmd_clusters, exit_fast=True)
     health = dbsub.add_parser("health", help="each portal's health: ok, degraded, failed or no data, and why")
     health.add_argument("--json", action="store_true", help="one JSON object instead of a table")
-    health.set_defaults(func=cmd_health)
+    health.set_defaults(func=cmd_health, exit_fast=True)
 
 
 def _filter_options(p: argparse.ArgumentParser) -> None:
