@@ -64,3 +64,50 @@ def corpus_dir(name: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"corpus folder {path} is absent")
     return path
+
+
+# -- spreading the suite over pytest-xdist workers (make test: -n N --dist loadscope) ----------------------------
+
+# Files whose module fixtures crawl (one crawl read by several tests): their tests stay in one worker so the crawl
+# runs once. Every other test is a unit of its own and goes to whichever worker is free. (pytest-xdist's own
+# `xdist_group` mark cannot say this: it renames node ids, which pytest 9 no longer allows.)
+ONE_WORKER_FILES = {"test_archive.py", "test_console.py", "test_crawl.py", "test_dedup_crawl.py", "test_import.py",
+                    "test_listing.py", "test_monitors_alerts.py"}
+
+# The longest units, in seconds on an idle 2-core machine, started first (longest first) so that none is left
+# running alone at the end; the rest follow in collection order. Only the order depends on these numbers.
+LONGEST = {"test_crawl.py": 100, "test_monitors_alerts.py": 60, "test_archive.py": 60, "test_console.py": 45,
+           "test_demo.py": 55, "test_faults_store.py": 60,
+           "test_faults_disk.py::test_a_disk_that_fills_mid_crawl_loses_nothing_and_floods_nothing": 40,
+           "test_faults_server.py::test_a_signal_during_start_up_never_bricks_the_data_directory": 40,
+           "test_run_safety.py::test_a_run_whose_database_hangs_is_stopped_at_once_after_its_deadline_and_grace": 35,
+           "test_run_safety.py::test_sigterm_mid_run_is_graceful_and_a_rerun_completes_the_set_exactly_once": 27,
+           "test_run_safety.py::test_the_run_ends_at_its_deadline_with_status_5_and_nothing_lost": 23,
+           "test_schedule.py::test_sigterm_to_the_loop_stops_the_running_crawl_gracefully": 20,
+           "test_store_failure.py": 20}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadscope":
+        return None
+    config.option.loadscopereorder = False  # collection order, after the longest units
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileOrTestScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if Path(path).name in ONE_WORKER_FILES else nodeid
+
+        def _assign_work_unit(self, node) -> None:
+            if not getattr(self, "_ordered", False):  # the first assignment: the longest units first
+                self._ordered = True
+                def weight(unit: tuple[str, dict]) -> float:
+                    scope = unit[0].removeprefix("tests/")
+                    return -LONGEST.get(scope, LONGEST.get(scope.split("::")[0], 0))
+
+                units = sorted(self.workqueue.items(), key=weight)
+                self.workqueue.clear()
+                self.workqueue.update(units)
+            super()._assign_work_unit(node)
+
+    return FileOrTestScheduling(config, log)
