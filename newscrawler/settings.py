@@ -4,7 +4,6 @@ Per-portal politeness (delay, concurrency) comes from the profiles and is applie
 DOWNLOAD_SLOTS keyed by site; these are the defaults around it.
 """
 
-import os
 
 BOT_NAME = "newscrawler"
 SPIDER_MODULES = ["newscrawler.spiders"]
@@ -118,10 +117,11 @@ NEWSCRAWLER_IGNORE_POLITENESS = False
 NEWSCRAWLER_BACKFILL = False
 # Fetch known articles on the column pages walked again, to record edits as versions (set by --recheck).
 NEWSCRAWLER_RECHECK = False
-# The raw-page archive (extensions/archive.py), from the environment so cron lines can set them: off with
-# NEWSCRAWLER_ARCHIVE=0; files older than NEWSCRAWLER_ARCHIVE_DAYS days are deleted when a run starts (0: never).
-NEWSCRAWLER_ARCHIVE = os.environ.get("NEWSCRAWLER_ARCHIVE", "1")
-NEWSCRAWLER_ARCHIVE_DAYS = os.environ.get("NEWSCRAWLER_ARCHIVE_DAYS", "0")
+# The raw-page archive (extensions/archive.py), also from the environment so cron lines can set them
+# (cli/common.py ENV_SETTINGS, read when a run starts): off with NEWSCRAWLER_ARCHIVE=0; files older than
+# NEWSCRAWLER_ARCHIVE_DAYS days are deleted when a run starts (0: never).
+NEWSCRAWLER_ARCHIVE = "1"
+NEWSCRAWLER_ARCHIVE_DAYS = "0"
 # Set by `newscrawler reprocess`: the items were made again from archived pages, not fetched now (the store
 # updates what changed and leaves lastSeen and the fetch fields alone).
 NEWSCRAWLER_REPROCESS = False

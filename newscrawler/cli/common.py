@@ -32,7 +32,8 @@ EXIT_SIGINT = 130  # 128 + the signal's number, as a shell reports it
 EXIT_SIGTERM = 143
 SIGNAL_EXITS = {signal.SIGINT: EXIT_SIGINT, signal.SIGTERM: EXIT_SIGTERM}
 # Settings an operator may give in the environment (cron, docker compose) as well as with `-s`; `-s` wins.
-ENV_SETTINGS = ("NEWSCRAWLER_MAX_RUNTIME", "NEWSCRAWLER_LOG_RETENTION_DAYS")
+ENV_SETTINGS = ("NEWSCRAWLER_MAX_RUNTIME", "NEWSCRAWLER_LOG_RETENTION_DAYS", "NEWSCRAWLER_ARCHIVE",
+                "NEWSCRAWLER_ARCHIVE_DAYS")
 # After the deadline a graceful close normally takes seconds (downloads are cut soon after); if it has not
 # ended this much later (a hung database write, say), the run is stopped at once so the lock is freed.
 # Setting NEWSCRAWLER_STOP_GRACE.
@@ -140,8 +141,9 @@ class ErrorLines(logging.Handler):
 
 # A log record longer than this is cut (a 19.8 MB document in an error message once went to cron's mail).
 MAX_LOG_RECORD = 8000
-# A run does not start with less free space than this on the data directory's file systems.
-MIN_FREE_MB = int(os.environ.get("NEWSCRAWLER_MIN_FREE_MB", "100"))
+# A run does not start with less free space than this on the data directory's file systems (MB), unless
+# NEWSCRAWLER_MIN_FREE_MB says otherwise (read when the run starts).
+MIN_FREE_MB = 100
 
 
 class BoundedFormatter(logging.Formatter):
@@ -242,11 +244,12 @@ def preflight(data_dir: Path, embedded: bool) -> None:
                 os.chmod(folder, 0o700)
         except OSError:
             pass
+    min_free_mb = int(os.environ.get("NEWSCRAWLER_MIN_FREE_MB", MIN_FREE_MB))
     for name in folders:
         free_mb = shutil.disk_usage(data_dir / name).free // 2**20
-        if free_mb < MIN_FREE_MB:
+        if free_mb < min_free_mb:
             raise JobRefused(EXIT_USAGE, f"only {free_mb} MB free for {data_dir / name}; a run needs at least "
-                                         f"{MIN_FREE_MB} MB (NEWSCRAWLER_MIN_FREE_MB) so that nothing it fetches is "
+                                         f"{min_free_mb} MB (NEWSCRAWLER_MIN_FREE_MB) so that nothing it fetches is "
                                          "lost: free some space")
 
 
