@@ -39,6 +39,7 @@ def _shared_server_stops():
     """The session's server (started on first use) is stopped, and the databases made on it dropped, at the end."""
     yield
     SHARED.stop()
+    kit.ZYGOTE.stop()
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
 import shutil
 import signal
@@ -115,10 +116,76 @@ def command(data_dir: Path | None, *args: str, prelude: str = "") -> list[str]:
 def newscrawler(data_dir: Path | None, *args: str, env: dict | None = None, timeout: float = 240,
                 embedded: bool = False, prelude: str = "", **kwargs) -> subprocess.CompletedProcess:
     """`newscrawler --data-dir DATA_DIR ARGS…` in a child process to the end, output captured. No data
-    directory (None): a command that needs none, in this process's environment."""
+    directory (None): a command that needs none, in this process's environment. The child is forked from the
+    worker's zygote (tests/zygote.py: Scrapy and the rest imported once) unless a `prelude` or other subprocess
+    options are given, or NEWSCRAWLER_TEST_FORK=0."""
     full_env = child_env(data_dir, env, embedded) if data_dir is not None else {**os.environ, **(env or {})}
-    return subprocess.run(command(data_dir, *args, prelude=prelude), capture_output=True, text=True, env=full_env,
-                          timeout=timeout, cwd=REPO, **kwargs)
+    argv = command(data_dir, *args, prelude=prelude)
+    if prelude or kwargs or os.environ.get("NEWSCRAWLER_TEST_FORK", "1") == "0":
+        return subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
+                              **kwargs)
+    return ZYGOTE.run(argv, argv[3:], full_env, timeout)
+
+
+class Zygote:
+    """The worker's fork server (tests/zygote.py), started on first use."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+        self._dir: Path | None = None
+        self._printed = ""
+
+    def _socket(self) -> str:
+        if self._proc is None or self._proc.poll() is not None:
+            self._dir = Path(tempfile.mkdtemp(prefix="newscrawler-zygote-"))
+            log = (self._dir / "zygote.log").open("w")
+            self._proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "zygote.py"), str(self._dir / "sock")],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True,
+                                          cwd=REPO)
+            log.close()
+            line = self._proc.stdout.readline()
+            if not line:
+                self._proc.wait(30)
+                raise RuntimeError("the tests' zygote did not start: "
+                                   + (self._dir / "zygote.log").read_text(errors="replace")[-3000:])
+            self._printed = json.loads(line)["printed"]
+        return str(self._dir / "sock")
+
+    def run(self, argv: list[str], cli_args: list[str], env: dict[str, str],
+            timeout: float) -> subprocess.CompletedProcess:
+        path = self._socket()
+        out_dir = Path(tempfile.mkdtemp(prefix="newscrawler-child-"))
+        out, err = out_dir / "stdout", out_dir / "stderr"
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.connect(path)
+                request = {"argv": cli_args, "env": env, "cwd": str(REPO), "stdout": str(out), "stderr": str(err)}
+                conn.sendall((json.dumps(request) + "\n").encode())
+                replies = conn.makefile("r", encoding="utf-8")
+                pid = json.loads(replies.readline())["pid"]
+                conn.settimeout(timeout)
+                try:
+                    code = json.loads(replies.readline())["code"]
+                except TimeoutError:
+                    os.kill(pid, signal.SIGKILL)
+                    raise subprocess.TimeoutExpired(argv, timeout, _read(out), self._printed + _read(err)) from None
+            return subprocess.CompletedProcess(argv, code, _read(out), self._printed + _read(err))
+        finally:
+            shutil.rmtree(out_dir, ignore_errors=True)
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(30)
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._proc = None
+
+
+def _read(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", errors="replace") if path.exists() else ""
+
+
+ZYGOTE = Zygote()
 
 
 def read(data_dir: Path, *args: str, env: dict | None = None, embedded: bool = False) -> subprocess.CompletedProcess:
