@@ -151,15 +151,16 @@ class Zygote:
             self._printed = json.loads(line)["printed"]
         return str(self._dir / "sock")
 
-    def run(self, argv: list[str], cli_args: list[str], env: dict[str, str],
-            timeout: float) -> subprocess.CompletedProcess:
+    def run(self, argv: list[str], cli_args: list[str], env: dict[str, str], timeout: float,
+            module: str = "newscrawler") -> subprocess.CompletedProcess:
         path = self._socket()
         out_dir = Path(tempfile.mkdtemp(prefix="newscrawler-child-"))
         out, err = out_dir / "stdout", out_dir / "stderr"
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
                 conn.connect(path)
-                request = {"argv": cli_args, "env": env, "cwd": str(REPO), "stdout": str(out), "stderr": str(err)}
+                request = {"module": module, "argv": cli_args, "env": env, "cwd": str(REPO), "stdout": str(out),
+                           "stderr": str(err)}
                 conn.sendall((json.dumps(request) + "\n").encode())
                 replies = conn.makefile("r", encoding="utf-8")
                 pid = json.loads(replies.readline())["pid"]
@@ -215,6 +216,17 @@ def read(data_dir: Path, *args: str, env: dict | None = None, embedded: bool = F
     if parsed is not None and not getattr(parsed, "exit_fast", False):
         raise RuntimeError(f"kit.read runs only the commands that only read, not {' '.join(args)!r}")
     return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
+def scrapy(*args: str, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess:
+    """`python -m scrapy ARGS…` to the end in `env` (scrapy_env gives the data directory's), output captured;
+    forked from the zygote like `newscrawler(...)` unless NEWSCRAWLER_TEST_FORK=0."""
+    argv = [sys.executable, "-m", "scrapy", *args]
+    command(None)  # the same rule as every child: only in tests marked e2e
+    if os.environ.get("NEWSCRAWLER_TEST_FORK", "1") == "0":
+        return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO,
+                              errors="replace")  # `scrapy fetch` prints a GBK page's bytes
+    return ZYGOTE.run(argv, list(args), env, timeout, module="scrapy")
 
 
 def crawl(data_dir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:

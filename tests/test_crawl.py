@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 import unicodedata
 from datetime import datetime
 from pathlib import Path
 
+import kit
 import pytest
-from kit import REPO, newscrawler, open_store, read, scrapy_env
+from kit import newscrawler, open_store, read, scrapy_env
 
 from newscrawler.normalise.urls import canonical_url
 from newscrawler.profiles import load_profiles
@@ -238,10 +237,8 @@ def test_unreachable_mongo_uri_fails_fast_without_printing_the_password(tmp_path
 
 def test_scrapy_crawl_command_runs_the_same_spider(tmp_path, replay):
     env = scrapy_env(tmp_path, {"http_proxy": replay.proxy_url})
-    result = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", "site=hnr", "-s", "NEWSCRAWLER_IGNORE_POLITENESS=1",
-         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=WARNING"],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=240)
+    result = kit.scrapy("crawl", "portal", "-a", "site=hnr", "-s", "NEWSCRAWLER_IGNORE_POLITENESS=1",
+                        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=WARNING", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     with open_store(tmp_path) as store:
         stats = store.stats()

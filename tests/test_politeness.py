@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import kit
 import pytest
-from kit import REPO, crawl, open_store, scrapy_env
+from kit import crawl, open_store, scrapy_env
 
 from newscrawler.profiles import load_profiles
 from newscrawler_replay.generate import generate
@@ -74,11 +73,9 @@ def test_autothrottle_never_goes_below_the_profiles_download_delay_and_no_consol
         env = scrapy_env(data, {"http_proxy": server.proxy_url, "NEWSCRAWLER_PROFILES": str(profiles)})
         # The replay answers in about a millisecond: Scrapy's AutoThrottle would bring the delay down to the
         # global DOWNLOAD_DELAY, here 0.
-        result = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", "site=hnr", "-s", "DOWNLOAD_DELAY=0",
-             "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "AUTOTHROTTLE_DEBUG=1",
-             "-s", "LOG_LEVEL=DEBUG"],  # DEBUG: the "Crawled" line of every fetch, checked below
-            capture_output=True, text=True, env=env, cwd=REPO, timeout=240)
+        result = kit.scrapy("crawl", "portal", "-a", "site=hnr", "-s", "DOWNLOAD_DELAY=0",
+                            "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "AUTOTHROTTLE_DEBUG=1",
+                            "-s", "LOG_LEVEL=DEBUG", env=env)  # DEBUG: the "Crawled" line of every fetch, checked below
     assert result.returncode == 0, result.stderr[-3000:]
     (log,) = (data / "logs").glob("crawl-*.log")
     text = log.read_text(encoding="utf-8")

@@ -4,12 +4,11 @@ record, no data directory and no database server behind. Real `scrapy` processes
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+import kit
 import pytest
-from kit import REPO, open_store, scrapy_env
+from kit import open_store, scrapy_env
 
 from newscrawler.runlock import RunLock
 from newscrawler_replay.generate import generate
@@ -32,8 +31,7 @@ def scrapy(data: Path, proxy: str, *args: str, env: dict | None = None, timeout:
     """`scrapy ARGS…` on the data directory; by default without a MONGO_URI (the commands that must not start
     the embedded server are seen not to)."""
     full = scrapy_env(data, {"http_proxy": proxy, "BROWSER": "true", **(env or {})}, embedded=embedded)
-    return subprocess.run([sys.executable, "-m", "scrapy", *args], capture_output=True, text=True, env=full,
-                          cwd=REPO, timeout=timeout, errors="replace")  # `fetch` prints the page's GBK bytes
+    return kit.scrapy(*args, env=full, timeout=timeout)
 
 
 def database_servers_on(path: Path) -> list[int]:

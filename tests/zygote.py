@@ -3,9 +3,9 @@
 A `newscrawler crawl` child spends ~3.7 s of CPU whatever it crawls, about 70 % of it importing Scrapy, Twisted,
 pymongo, Spidermon and jsonschema (measured with py-spy), and the suite starts about a hundred of them. This
 process imports all that once, then forks a child per command: the child gets the command's argv, environment,
-working directory and output files, resets its signals, and runs the CLI's `run()` exactly as
-`python -m newscrawler` would. Nothing is shared with the test process (the zygote is a process of its own,
-started with no thread running, and forks only from its single thread).
+working directory and output files, resets its signals, and runs `python -m newscrawler` (or `python -m scrapy`)
+through runpy, as the interpreter itself would. Nothing is shared with the test process (the zygote is a process
+of its own, started with no thread running, and forks only from its single thread).
 
 What is not the same as a fresh process, and how the kit keeps it honest:
 - modules are imported once, in the zygote's environment: no newscrawler module reads the environment when it
@@ -15,8 +15,9 @@ What is not the same as a fresh process, and how the kit keeps it honest:
   the head of every child's stderr, as each fresh process would have printed it;
 - tests that start a child to signal it (`kit.start`), or with a `prelude`, still start a real process.
 
-Protocol, one request per connection on a Unix socket: the kit sends one JSON line {argv, env, cwd, stdout,
-stderr} (the last two: files to write to); the zygote answers {"pid": N}, then {"code": C} when the child has
+Protocol, one request per connection on a Unix socket: the kit sends one JSON line {module, argv, env, cwd,
+stdout, stderr} (module: `newscrawler` or `scrapy`, run as `python -m MODULE ARGV…`; the last two: files to write
+to); the zygote answers {"pid": N}, then {"code": C} when the child has
 ended (C < 0: killed by signal -C, as subprocess reports it).
 """
 
@@ -89,15 +90,15 @@ def run_child(request: dict, listener: socket.socket, conn: socket.socket) -> No
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own descriptors
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
-        sys.argv = ["newscrawler", *request["argv"]]
         sys.path[0] = request["cwd"]  # `python -m` puts the working directory first, not this file's folder
         import random
+        import runpy
 
         random.seed()
-        from newscrawler.cli import run
-
+        module = request.get("module", "newscrawler")
+        sys.argv = [module, *request["argv"]]  # runpy puts the module's file in argv[0], as `python -m` does
         try:
-            run()
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
