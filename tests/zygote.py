@@ -31,16 +31,35 @@ import socket
 import sys
 import threading
 
-# What a crawl, an import, a reprocess and the db commands import (not twisted.internet.reactor: the child
-# installs Scrapy's asyncio reactor itself).
+# What a crawl, an import, a reprocess, the demo and the db commands import (found by listing what forked children
+# still imported); not twisted.internet.reactor: the child installs Scrapy's asyncio reactor itself.
 PRELOAD = (
     "scrapy.crawler", "scrapy.core.downloader.handlers.http11", "scrapy.core.engine", "scrapy.core.scraper",
-    "scrapy.downloadermiddlewares.retry", "scrapy.extensions.closespider", "pymongo", "lxml.html",
-    "spidermon.contrib.validation", "jsonschema", "warcio",
+    "scrapy.dupefilters", "scrapy.pqueues", "scrapy.squeues", "scrapy.statscollectors", "scrapy.logformatter",
+    "scrapy.robotstxt", "scrapy.http.cookies", "scrapy.utils.project", "scrapy.utils.request", "scrapy.utils.engine",
+    "scrapy.downloadermiddlewares.cookies", "scrapy.downloadermiddlewares.defaultheaders",
+    "scrapy.downloadermiddlewares.downloadtimeout", "scrapy.downloadermiddlewares.httpauth",
+    "scrapy.downloadermiddlewares.httpcache", "scrapy.downloadermiddlewares.httpcompression",
+    "scrapy.downloadermiddlewares.httpproxy", "scrapy.downloadermiddlewares.offsite",
+    "scrapy.downloadermiddlewares.redirect", "scrapy.downloadermiddlewares.retry",
+    "scrapy.downloadermiddlewares.robotstxt", "scrapy.downloadermiddlewares.stats",
+    "scrapy.downloadermiddlewares.useragent", "scrapy.spidermiddlewares.depth", "scrapy.spidermiddlewares.httperror",
+    "scrapy.spidermiddlewares.metacopy", "scrapy.spidermiddlewares.referer", "scrapy.spidermiddlewares.start",
+    "scrapy.spidermiddlewares.urllength", "scrapy.extensions.closespider", "scrapy.extensions.corestats",
+    "scrapy.extensions.feedexport", "scrapy.extensions.logcount", "scrapy.extensions.logstats",
+    "scrapy.extensions.memdebug", "scrapy.extensions.memusage", "scrapy.extensions.postprocessing",
+    "scrapy.extensions.spiderstate", "scrapy.extensions.telnet", "scrapy.extensions.throttle",
+    "pymongo", "pymongo.synchronous.auth", "lxml.html", "tldextract", "protego", "warcio", "jsonschema",
+    "spidermon.contrib.validation", "spidermon.contrib.scrapy.runners", "aiohttp", "aiohttp.web",
     "newscrawler.cli", "newscrawler.cli.common", "newscrawler.cli.crawl", "newscrawler.cli.db",
-    "newscrawler.extensions.store", "newscrawler.extensions.run", "newscrawler.pipelines.store",
-    "newscrawler.extract", "newscrawler.normalise.article", "newscrawler.monitors.extension",
-    "newscrawler.stopping", "newscrawler.spiders.portal", "newscrawler.middlewares",
+    "newscrawler.cli.demo", "newscrawler.cli.importer", "newscrawler.cli.reprocess", "newscrawler.cli.process",
+    "newscrawler.archive", "newscrawler.extensions.archive", "newscrawler.extensions.store",
+    "newscrawler.extensions.run", "newscrawler.logformatter", "newscrawler.offsite", "newscrawler.robots",
+    "newscrawler.throttle", "newscrawler.pipelines.validate", "newscrawler.pipelines.normalise",
+    "newscrawler.pipelines.dedup", "newscrawler.pipelines.store", "newscrawler.extract",
+    "newscrawler.normalise.article", "newscrawler.monitors.extension", "newscrawler.monitors.alerts",
+    "newscrawler.monitors.state", "newscrawler.monitors.suites", "newscrawler.stopping", "newscrawler.spiders.portal",
+    "newscrawler.spiders.importer", "newscrawler.spiders.reprocess", "newscrawler.middlewares",
     "newscrawler_replay.server", "newscrawler_replay.generate",
 )
 ENV_READ_AT_IMPORT = ("newscrawler.settings",)  # Scrapy imports it per run: it must come fresh
@@ -63,6 +82,8 @@ def preload() -> str:
         sys.stderr = real_stderr
     for name in ENV_READ_AT_IMPORT:
         sys.modules.pop(name, None)
+    if "twisted.internet.reactor" in sys.modules:
+        raise SystemExit("zygote: the preload installed a Twisted reactor; the children could not install Scrapy's")
     return captured.getvalue()
 
 
