@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -133,7 +134,6 @@ class Zygote:
     def __init__(self) -> None:
         self._proc: subprocess.Popen | None = None
         self._dir: Path | None = None
-        self._printed = ""
 
     def _socket(self) -> str:
         if self._proc is None or self._proc.poll() is not None:
@@ -143,34 +143,40 @@ class Zygote:
                                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True,
                                           cwd=REPO)
             log.close()
-            line = self._proc.stdout.readline()
-            if not line:
+            if not self._proc.stdout.readline():
                 self._proc.wait(30)
                 raise RuntimeError("the tests' zygote did not start: "
                                    + (self._dir / "zygote.log").read_text(errors="replace")[-3000:])
-            self._printed = json.loads(line)["printed"]
         return str(self._dir / "sock")
+
+    def popen(self, argv: list[str], cli_args: list[str], env: dict[str, str], stdin: int, stdout: int, stderr: int,
+              module: str = "newscrawler") -> ForkedProcess:
+        """A child forked with these descriptors as its standard input, output and error (the caller's to close)."""
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            conn.connect(self._socket())
+            request = {"module": module, "argv": cli_args, "env": env, "cwd": str(REPO)}
+            socket.send_fds(conn, [json.dumps(request).encode()], [stdin, stdout, stderr])
+            pid = json.loads(conn.recv(4096))["pid"]
+        except BaseException:
+            conn.close()
+            raise
+        return ForkedProcess(argv, pid, conn)
 
     def run(self, argv: list[str], cli_args: list[str], env: dict[str, str], timeout: float,
             module: str = "newscrawler") -> subprocess.CompletedProcess:
-        path = self._socket()
         out_dir = Path(tempfile.mkdtemp(prefix="newscrawler-child-"))
-        out, err = out_dir / "stdout", out_dir / "stderr"
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                conn.connect(path)
-                request = {"module": module, "argv": cli_args, "env": env, "cwd": str(REPO), "stdout": str(out),
-                           "stderr": str(err)}
-                conn.sendall((json.dumps(request) + "\n").encode())
-                replies = conn.makefile("r", encoding="utf-8")
-                pid = json.loads(replies.readline())["pid"]
-                conn.settimeout(timeout)
-                try:
-                    code = json.loads(replies.readline())["code"]
-                except TimeoutError:
-                    os.kill(pid, signal.SIGKILL)
-                    raise subprocess.TimeoutExpired(argv, timeout, _read(out), self._printed + _read(err)) from None
-            return subprocess.CompletedProcess(argv, code, _read(out), self._printed + _read(err))
+            with open(os.devnull, "rb") as null, (out_dir / "stdout").open("wb") as out, \
+                    (out_dir / "stderr").open("wb") as err:
+                proc = self.popen(argv, cli_args, env, null.fileno(), out.fileno(), err.fileno(), module)
+            try:
+                code = proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise subprocess.TimeoutExpired(argv, timeout, _read(out_dir / "stdout"),
+                                                _read(out_dir / "stderr")) from None
+            return subprocess.CompletedProcess(argv, code, _read(out_dir / "stdout"), _read(out_dir / "stderr"))
         finally:
             shutil.rmtree(out_dir, ignore_errors=True)
 
@@ -180,6 +186,65 @@ class Zygote:
             self._proc.wait(30)
             shutil.rmtree(self._dir, ignore_errors=True)
             self._proc = None
+
+
+class ForkedProcess:
+    """What a test does with a subprocess.Popen (pid, poll, wait, communicate, send_signal, kill, terminate,
+    stdout/stderr pipes), for a child forked by the zygote: its exit status comes over the zygote's socket."""
+
+    def __init__(self, args: list[str], pid: int, conn: socket.socket) -> None:
+        self.args, self.pid, self._conn = args, pid, conn
+        self.returncode: int | None = None
+        self.stdin = self.stdout = self.stderr = None
+
+    def _collect(self, timeout: float | None) -> None:
+        self._conn.settimeout(timeout)
+        try:
+            reply = self._conn.recv(4096)
+        except TimeoutError:
+            raise subprocess.TimeoutExpired(self.args, timeout) from None
+        self.returncode = json.loads(reply)["code"] if reply else -signal.SIGKILL  # the zygote itself was killed
+        self._conn.close()
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._conn], [], [], 0)[0]:
+            self._collect(None)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            self._collect(timeout)
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def communicate(self, timeout: float | None = None) -> tuple[str | None, str | None]:
+        """Read the pipes to their end (each in a thread, as Popen does), then the exit status."""
+        import threading
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        results: dict[str, str] = {}
+        readers = [threading.Thread(target=lambda n=name, f=stream: results.__setitem__(n, f.read()), daemon=True)
+                   for name, stream in (("stdout", self.stdout), ("stderr", self.stderr)) if stream is not None]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if reader.is_alive():
+                raise subprocess.TimeoutExpired(self.args, timeout)
+        self.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        for stream in (self.stdout, self.stderr):
+            if stream is not None:
+                stream.close()
+        return results.get("stdout"), results.get("stderr")
 
 
 def _read(path: Path) -> str:
@@ -233,13 +298,41 @@ def crawl(data_dir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
     return newscrawler(data_dir, "crawl", *args, **kwargs)
 
 
-def start(data_dir: Path, *args: str, env: dict | None = None, embedded: bool = False,
-          **kwargs) -> subprocess.Popen:
-    """`python -m newscrawler --data-dir DATA_DIR ARGS…` started, stdout and stderr piped as text."""
+def start(data_dir: Path, *args: str, env: dict | None = None, embedded: bool = False, fresh: bool = False,
+          **kwargs) -> subprocess.Popen | ForkedProcess:
+    """`python -m newscrawler --data-dir DATA_DIR ARGS…` started, stdout and stderr piped as text (or as
+    `stdout=`/`stderr=` say: PIPE, DEVNULL or None). Forked from the zygote unless `fresh` (a test about the
+    start-up itself: a new interpreter, as cron starts it) or NEWSCRAWLER_TEST_FORK=0."""
     kwargs.setdefault("stdout", subprocess.PIPE)
     kwargs.setdefault("stderr", subprocess.PIPE)
-    return subprocess.Popen(command(data_dir, *args), text=True, cwd=REPO, env=child_env(data_dir, env, embedded),
-                            **kwargs)
+    argv, full_env = command(data_dir, *args), child_env(data_dir, env, embedded)
+    if fresh or set(kwargs) - {"stdout", "stderr"} or os.environ.get("NEWSCRAWLER_TEST_FORK", "1") == "0":
+        return subprocess.Popen(argv, text=True, cwd=REPO, env=full_env, **kwargs)
+    ours: list[int] = []  # descriptors the child gets and this process closes once it has them
+    pipes: dict[str, int] = {}
+    child_fds = []
+    with open(os.devnull, "rb") as null:
+        for name, default_fd in (("stdout", 1), ("stderr", 2)):
+            how = kwargs[name]
+            if how == subprocess.PIPE:
+                read_end, write_end = os.pipe()
+                pipes[name] = read_end
+                ours.append(write_end)
+                child_fds.append(write_end)
+            elif how == subprocess.DEVNULL:
+                fd = os.open(os.devnull, os.O_WRONLY)
+                ours.append(fd)
+                child_fds.append(fd)
+            else:
+                child_fds.append(default_fd)
+        try:
+            proc = ZYGOTE.popen(argv, argv[3:], full_env, null.fileno(), *child_fds)
+        finally:
+            for fd in ours:
+                os.close(fd)
+    for name, read_end in pipes.items():
+        setattr(proc, name, open(read_end, encoding="utf-8", errors="replace"))  # noqa: SIM115 - the caller's
+    return proc
 
 
 def scrapy_env(data_dir: Path, env: dict | None = None, embedded: bool = False) -> dict[str, str]:

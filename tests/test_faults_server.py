@@ -52,7 +52,9 @@ def test_a_signal_during_start_up_never_bricks_the_data_directory(tmp_path, rec)
     then kill points every 0.5 s from 0.5 to 3 s into `crawl` (server start-up, then the crawl), SIGKILL,
     SIGTERM and Ctrl-C in turn, all on that one directory: nothing is left running, and the next run works."""
     data = tmp_path / "data"
-    setup = start(data, "db", "serve", embedded=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Fresh interpreters (not forked from the tests' zygote): the kill points are times into a real start-up.
+    setup = start(data, "db", "serve", embedded=True, fresh=True, stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL)
     time.sleep(2.0)
     setup.kill()
     setup.wait(30)
@@ -65,7 +67,7 @@ def test_a_signal_during_start_up_never_bricks_the_data_directory(tmp_path, rec)
     outcomes = []
     for i, at in enumerate([0.5, 1.0, 1.5, 2.0, 2.5, 3.0]):
         sig = kinds[i % 3]
-        proc = start(data, "crawl", "hnr", "--replay", str(rec), embedded=True, stdout=subprocess.DEVNULL,
+        proc = start(data, "crawl", "hnr", "--replay", str(rec), embedded=True, fresh=True, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL)
         time.sleep(at)
         proc.send_signal(sig)

@@ -11,14 +11,15 @@ What is not the same as a fresh process, and how the kit keeps it honest:
 - modules are imported once, in the zygote's environment: no newscrawler module reads the environment when it
   is imported (settings read it when a run starts: cli/common.py ENV_SETTINGS), and the zygote refuses to run
   if the Scrapy settings module was imported by the preload;
-- whatever the imports printed (a DeprecationWarning, say) is printed once, by the zygote: it is kept and put at
-  the head of every child's stderr, as each fresh process would have printed it;
-- tests that start a child to signal it (`kit.start`), or with a `prelude`, still start a real process.
+- whatever the imports printed (a DeprecationWarning, say) is printed once, by the zygote: each child writes it
+  to its stderr first, as each fresh process would have printed it;
+- tests whose point is the start-up itself (signals at set times into it) or that need a `prelude` start a real
+  process (`kit.start(..., fresh=True)`, `kit.newscrawler(..., prelude=...)`).
 
-Protocol, one request per connection on a Unix socket: the kit sends one JSON line {module, argv, env, cwd,
-stdout, stderr} (module: `newscrawler` or `scrapy`, run as `python -m MODULE ARGV…`; the last two: files to write
-to); the zygote answers {"pid": N}, then {"code": C} when the child has
-ended (C < 0: killed by signal -C, as subprocess reports it).
+Protocol, one request per connection on a Unix SEQPACKET socket: the kit sends one message, the JSON {module,
+argv, env, cwd} (module: `newscrawler` or `scrapy`, run as `python -m MODULE ARGV…`) with the child's standard
+input, output and error attached (SCM_RIGHTS); the zygote answers {"pid": N}, then {"code": C} when the child has
+ended (C < 0: killed by signal -C, as subprocess reports it). Children run side by side.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -87,12 +89,13 @@ def preload() -> str:
     return captured.getvalue()
 
 
-def run_child(request: dict, listener: socket.socket, conn: socket.socket) -> None:
-    """In the forked child: become the command, run it, exit with its status. Never returns."""
+def run_child(request: dict, fds: list[int], inherited: list[socket.socket], printed: str) -> None:
+    """In the forked child: become the command (standard input, output and error: `fds`), run it, exit with its
+    status. Never returns."""
     code = 1
     try:
-        listener.close()
-        conn.close()
+        for sock in inherited:
+            sock.close()
         # As Python sets them up when it starts: SIGINT raises KeyboardInterrupt, SIGPIPE and SIGXFSZ ignored.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
@@ -102,12 +105,11 @@ def run_child(request: dict, listener: socket.socket, conn: socket.socket) -> No
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
-            out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            os.dup2(out, fd)
-            os.close(out)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        if printed:
+            os.write(2, printed.encode())
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own descriptors
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
@@ -145,24 +147,35 @@ def serve(path: str) -> None:
     printed = preload()
     if threading.active_count() != 1:
         raise SystemExit(f"zygote: the preload started threads ({threading.enumerate()}): forking would be unsafe")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # SEQPACKET: each request is one message (its JSON, with the child's three descriptors attached).
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)
-    listener.listen(8)
-    print(json.dumps({"ready": True, "printed": printed}), flush=True)
+    listener.listen(16)
+    print(json.dumps({"ready": True}), flush=True)
+    running: dict[int, socket.socket] = {}  # child pid -> the connection waiting for its exit status
     while True:
-        conn, _ = listener.accept()
-        with conn:
-            request = json.loads(conn.makefile("r", encoding="utf-8").readline())
+        ready, _, _ = select.select([listener], [], [], 0.05 if running else None)
+        if ready:
+            conn, _ = listener.accept()
+            message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
             pid = os.fork()
             if pid == 0:
-                run_child(request, listener, conn)
-            conn.sendall((json.dumps({"pid": pid}) + "\n").encode())
-            _, status = os.waitpid(pid, 0)
-            code = os.waitstatus_to_exitcode(status)
-            try:
-                conn.sendall((json.dumps({"code": code}) + "\n").encode())
-            except OSError:
-                pass  # the test gave up waiting (its timeout): it killed the child itself
+                run_child(json.loads(message), fds, [listener, conn, *running.values()], printed)
+            for fd in fds:
+                os.close(fd)
+            conn.send(json.dumps({"pid": pid}).encode())
+            running[pid] = conn
+        while running:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            conn = running.pop(pid, None)
+            if conn is not None:
+                try:
+                    conn.send(json.dumps({"code": os.waitstatus_to_exitcode(status)}).encode())
+                except OSError:
+                    pass  # the test stopped waiting (a timeout): it killed the child itself
+                conn.close()
 
 
 if __name__ == "__main__":
