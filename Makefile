@@ -43,8 +43,9 @@ demo: setup
 	$(BIN)/newscrawler demo
 
 # Test workers (pytest-xdist): most of the suite waits on child processes, sockets and deadlines, so more workers
-# than cores overlap those waits (2-core machine, idle, tests/zygote.py forking the children: 4 workers 5 min 11 s,
-# 6 workers 4 min 22 s, 8 workers 4 min 17 s). TEST_WORKERS=0 runs it in this process.
+# than cores overlap those waits (2-core machine, idle, before the last fork-server changes: 4 workers 5 min 11 s,
+# 6 workers 4 min 22 s, 8 workers 4 min 17 s; with them, 6 workers 3 min 37 s). TEST_WORKERS=0 runs it in this
+# process.
 TEST_WORKERS ?= 6
 
 # CI runs this: lint first, then the whole suite. `--dist loadscope` is tests/conftest.py's scheduler: the tests of
