@@ -88,6 +88,12 @@ LONGEST = {"test_crawl.py": 100, "test_monitors_alerts.py": 60, "test_archive.py
            "test_store_failure.py": 20}
 
 
+def _expected_seconds(scope: str) -> float:
+    """LONGEST's number for a unit (a file, or one test of a file that spreads), 0 for the rest."""
+    scope = scope.removeprefix("tests/")
+    return LONGEST.get(scope, LONGEST.get(scope.split("::")[0], 0))
+
+
 def pytest_xdist_make_scheduler(config, log):
     if config.getoption("dist") != "loadscope":
         return None
@@ -102,11 +108,7 @@ def pytest_xdist_make_scheduler(config, log):
         def _assign_work_unit(self, node) -> None:
             if not getattr(self, "_ordered", False):  # the first assignment: the longest units first
                 self._ordered = True
-                def weight(unit: tuple[str, dict]) -> float:
-                    scope = unit[0].removeprefix("tests/")
-                    return -LONGEST.get(scope, LONGEST.get(scope.split("::")[0], 0))
-
-                units = sorted(self.workqueue.items(), key=weight)
+                units = sorted(self.workqueue.items(), key=lambda unit: -_expected_seconds(unit[0]))
                 self.workqueue.clear()
                 self.workqueue.update(units)
             super()._assign_work_unit(node)

@@ -118,15 +118,24 @@ def command(data_dir: Path | None, *args: str, prelude: str = "") -> list[str]:
     return [sys.executable, "-m", "newscrawler", *where, *args]
 
 
+def _env_for(data_dir: Path | None, env: dict | None, embedded: bool) -> dict[str, str]:
+    """A command's environment: the data directory's child environment, or (no data directory) this process's."""
+    return child_env(data_dir, env, embedded) if data_dir is not None else {**os.environ, **(env or {})}
+
+
+def _forking() -> bool:
+    return os.environ.get("NEWSCRAWLER_TEST_FORK", "1") != "0"
+
+
 def newscrawler(data_dir: Path | None, *args: str, env: dict | None = None, timeout: float = 240,
                 embedded: bool = False, prelude: str = "", **kwargs) -> subprocess.CompletedProcess:
     """`newscrawler --data-dir DATA_DIR ARGS…` in a child process to the end, output captured. No data
     directory (None): a command that needs none, in this process's environment. The child is forked from the
     worker's zygote (tests/zygote.py: Scrapy and the rest imported once) unless a `prelude` or other subprocess
     options are given, or NEWSCRAWLER_TEST_FORK=0."""
-    full_env = child_env(data_dir, env, embedded) if data_dir is not None else {**os.environ, **(env or {})}
+    full_env = _env_for(data_dir, env, embedded)
     argv = command(data_dir, *args, prelude=prelude)
-    if prelude or kwargs or os.environ.get("NEWSCRAWLER_TEST_FORK", "1") == "0":
+    if prelude or kwargs or not _forking():
         return subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
                               **kwargs)
     return ZYGOTE.run(argv, argv[3:], full_env, timeout)
@@ -178,6 +187,7 @@ class Zygote:
                 code = proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(30)  # its status, so the connection to the zygote is closed
                 raise subprocess.TimeoutExpired(argv, timeout, _read(out_dir / "stdout"),
                                                 _read(out_dir / "stderr")) from None
             return subprocess.CompletedProcess(argv, code, _read(out_dir / "stdout"), _read(out_dir / "stderr"))
@@ -267,7 +277,7 @@ def read(data_dir: Path, *args: str, env: dict | None = None, embedded: bool = F
 
     argv = [*(["--data-dir", str(data_dir)] if data_dir is not None else []), *args]
     command(data_dir)  # the same rule as a child: only in tests marked e2e
-    full_env = child_env(data_dir, env, embedded) if data_dir is not None else {**os.environ, **(env or {})}
+    full_env = _env_for(data_dir, env, embedded)
     saved = dict(os.environ)
     out, err = io.StringIO(), io.StringIO()
     parsed = None
@@ -292,7 +302,7 @@ def scrapy(*args: str, env: dict[str, str], timeout: float = 240) -> subprocess.
     forked from the zygote like `newscrawler(...)` unless NEWSCRAWLER_TEST_FORK=0."""
     argv = [sys.executable, "-m", "scrapy", *args]
     command(None)  # the same rule as every child: only in tests marked e2e
-    if os.environ.get("NEWSCRAWLER_TEST_FORK", "1") == "0":
+    if not _forking():
         return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO,
                               errors="replace")  # `scrapy fetch` prints a GBK page's bytes
     return ZYGOTE.run(argv, list(args), env, timeout, module="scrapy")
@@ -310,7 +320,7 @@ def start(data_dir: Path, *args: str, env: dict | None = None, embedded: bool = 
     kwargs.setdefault("stdout", subprocess.PIPE)
     kwargs.setdefault("stderr", subprocess.PIPE)
     argv, full_env = command(data_dir, *args), child_env(data_dir, env, embedded)
-    if fresh or set(kwargs) - {"stdout", "stderr"} or os.environ.get("NEWSCRAWLER_TEST_FORK", "1") == "0":
+    if fresh or set(kwargs) - {"stdout", "stderr"} or not _forking():
         return subprocess.Popen(argv, text=True, cwd=REPO, env=full_env, **kwargs)
     ours: list[int] = []  # descriptors the child gets and this process closes once it has them
     pipes: dict[str, int] = {}

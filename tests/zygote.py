@@ -3,14 +3,15 @@
 A `newscrawler crawl` child spends ~3.7 s of CPU whatever it crawls, about 70 % of it importing Scrapy, Twisted,
 pymongo, Spidermon and jsonschema (measured with py-spy), and the suite starts about a hundred of them. This
 process imports all that once, then forks a child per command: the child gets the command's argv, environment,
-working directory and output files, resets its signals, and runs `python -m newscrawler` (or `python -m scrapy`)
-through runpy, as the interpreter itself would. Nothing is shared with the test process (the zygote is a process
-of its own, started with no thread running, and forks only from its single thread).
+working directory and standard input, output and error, resets its signals, and runs `python -m newscrawler`
+(or `python -m scrapy`) through runpy, as the interpreter itself would. Nothing is shared with the test process
+(the zygote is a process of its own, started with no thread running, and forks only from its single thread).
 
 What is not the same as a fresh process, and how the kit keeps it honest:
 - modules are imported once, in the zygote's environment: no newscrawler module reads the environment when it
-  is imported (settings read it when a run starts: cli/common.py ENV_SETTINGS), and the zygote refuses to run
-  if the Scrapy settings module was imported by the preload;
+  is imported (settings read it when a run starts: cli/common.py ENV_SETTINGS); the Scrapy settings module is
+  dropped after the preload so each run imports it anew, and the zygote refuses to serve if the preload
+  installed a Twisted reactor;
 - whatever the imports printed (a DeprecationWarning, say) is printed once, by the zygote: each child writes it
   to its stderr first, as each fresh process would have printed it;
 - tests whose point is the start-up itself (signals at set times into it) or that need a `prelude` start a real
