@@ -53,6 +53,14 @@ def test_a_malformed_mongo_uri_is_one_line_naming_it_without_the_password(tmp_pa
     assert "crawler:***@" in line and secret not in line and "ss@" not in line
 
 
+@pytest.mark.e2e
+def test_a_setting_without_a_value_is_a_usage_error_naming_it(tmp_path):
+    result = crawl(tmp_path, "hnr", "-s", "STORE_BATCH_SIZE")
+    assert result.returncode == 2
+    assert one_line(result.stderr) == "newscrawler crawl: -s 'STORE_BATCH_SIZE' is not NAME=VALUE"
+    assert not (tmp_path / "logs").exists()  # refused before the run started
+
+
 class NxDomain:
     """A DNS server on 127.0.0.1 that knows no name (the answer an unresolvable SRV record gets)."""
 

@@ -44,8 +44,22 @@ def add_parser(sub) -> None:
     p.add_argument("--max-runtime", metavar="DURATION",
                    help="close the run gracefully after this long and exit 5, e.g. 4h, 90m, 1h30m, 600 (seconds); "
                         "0 = no limit (default: $NEWSCRAWLER_MAX_RUNTIME, else 4h)")
+    p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
+                   help="a Scrapy setting for this run, as `scrapy crawl -s` takes it (repeatable), e.g. "
+                        "-s STORE_BATCH_SIZE=50 -s CONCURRENT_REQUESTS_PER_DOMAIN=2")
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(func=run)
+
+
+def parse_settings(pairs: list[str]) -> dict[str, str]:
+    """`-s NAME=VALUE` arguments as a dict; ValueError names the one without a `=`."""
+    settings = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"-s {pair!r} is not NAME=VALUE")
+        settings[name.strip()] = value
+    return settings
 
 
 def run(args) -> int:
@@ -63,7 +77,12 @@ def run(args) -> int:
             print(f"newscrawler crawl: --replay {args.replay} holds no recording (make one with `newscrawler replay "
                   f"generate {args.replay}`)", file=sys.stderr)
             return EXIT_USAGE
-    overrides = {"NEWSCRAWLER_BACKFILL": args.backfill, "NEWSCRAWLER_RECHECK": args.recheck}
+    try:
+        overrides = parse_settings(args.settings)
+    except ValueError as exc:
+        print(f"newscrawler crawl: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    overrides |= {"NEWSCRAWLER_BACKFILL": args.backfill, "NEWSCRAWLER_RECHECK": args.recheck}
     max_runtime = getattr(args, "max_runtime", None)
     if max_runtime is not None:
         try:
