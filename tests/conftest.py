@@ -4,6 +4,7 @@ the session (kit.SHARED: the tests' stores and, by default, their child processe
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -34,12 +35,29 @@ def pytest_runtest_setup(item):
     kit.CHILDREN_ALLOWED = item.get_closest_marker("e2e") is not None
 
 
+def pytest_configure(config):
+    """The controller (or the only process) makes the session directory its xdist workers share (kit.session_dir)
+    and, under xdist, starts the one zygote they all fork their children from."""
+    if hasattr(config, "workerinput"):
+        return
+    session = kit.session_dir()
+    if getattr(config.option, "numprocesses", None) and kit._forking():
+        kit.ZYGOTE.start(session)
+
+
+def pytest_unconfigure(config):
+    if hasattr(config, "workerinput"):
+        return
+    kit.ZYGOTE.stop()
+    shutil.rmtree(kit.session_dir(), ignore_errors=True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _shared_server_stops():
     """The session's server (started on first use) is stopped, and the databases made on it dropped, at the end."""
     yield
     SHARED.stop()
-    kit.ZYGOTE.stop()
+    kit.ZYGOTE.stop()  # if this process started it
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +96,7 @@ ONE_WORKER_FILES = {"test_archive.py", "test_console.py", "test_crawl.py", "test
 # The longest units, in seconds on an idle 2-core machine, started first (longest first) so that none is left
 # running alone at the end; the rest follow in collection order. Only the order depends on these numbers.
 LONGEST = {"test_crawl.py": 100, "test_monitors_alerts.py": 60, "test_archive.py": 60, "test_console.py": 45,
-           "test_demo.py": 55, "test_faults_store.py": 60,
+           "test_demo.py": 45, "test_faults_store.py": 55,
            "test_faults_disk.py::test_a_disk_that_fills_mid_crawl_loses_nothing_and_floods_nothing": 40,
            "test_faults_server.py::test_a_signal_during_start_up_never_bricks_the_data_directory": 40,
            "test_run_safety.py::test_a_run_whose_database_hangs_is_stopped_at_once_after_its_deadline_and_grace": 35,

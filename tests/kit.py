@@ -11,9 +11,14 @@ their children start the data directory's own server as a cron run does.
 The session server is SecantusDB under a temporary directory, started on first use, or an external one
 given as $NEWSCRAWLER_TEST_MONGO_URI; conftest.py stops it (and drops the databases made here) at the end.
 
-Children are forked from the worker's zygote (tests/zygote.py), which has Scrapy and the package imported
-already: ~2.5 s of CPU less per child. `start(..., fresh=True)`, a `prelude`, or NEWSCRAWLER_TEST_FORK=0 start
-a new interpreter instead; the read-only `db` commands run in this process (`read`).
+Children are forked from the session's zygote (tests/zygote.py; under xdist one for all workers, started by the
+controller), which has Scrapy and the package imported already: ~2.5 s of CPU less per child. `start(...,
+fresh=True)`, a `prelude`, or NEWSCRAWLER_TEST_FORK=0 start a new interpreter instead; the read-only `db`
+commands run in this process (`read`).
+
+An embedded database a test's child would make from nothing is copied from the session's template instead (a
+database started once, its user created: `seed_embedded`), as every run after a data directory's first finds it;
+tests of the first start itself pass `first_start=True`.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ class SharedServer:
                 self._uri = external
             else:
                 self._storage = Path(tempfile.mkdtemp(prefix="newscrawler-test-db-"))
+                seed_embedded(self._storage)
                 self._server = ensure_server(self._storage)
                 self._uri = self._server.client_uri
         return self._uri
@@ -88,12 +94,54 @@ class SharedServer:
 
 SHARED = SharedServer()
 
+# The directory the whole session shares, every xdist worker included (conftest.py makes it in the controller):
+# the zygote's socket, the embedded database template.
+SESSION_ENV = "NEWSCRAWLER_TEST_SESSION"
 
-def child_env(data_dir: Path, env: dict | None = None, embedded: bool = False) -> dict[str, str]:
+
+def session_dir() -> Path:
+    path = os.environ.get(SESSION_ENV)
+    if not path:
+        path = os.environ[SESSION_ENV] = tempfile.mkdtemp(prefix="newscrawler-test-session-")
+    return Path(path)
+
+
+def _embedded_template() -> Path:
+    """A stopped embedded database whose first start is done (its user created), made once per session."""
+    import fcntl
+
+    base = session_dir() / "embedded"
+    with open(session_dir() / "embedded.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one worker makes it, the others wait for it
+        if not (base / "ready").exists():
+            shutil.rmtree(base, ignore_errors=True)
+            ensure_server(base / "data").stop()
+            for name in ("server.json", "server.lease", "server.lock"):
+                (base / "data" / "db" / name).unlink(missing_ok=True)
+            (base / "ready").touch()
+    return base / "data" / "db"
+
+
+def seed_embedded(data_dir: Path) -> None:
+    """Give a new data directory a database that has been started before (its user exists), as every run after
+    the first finds it: a first start runs the daemon twice (~2 s of CPU, ~3 s), and it is tested by itself
+    (`first_start=True`; test_faults_server), not paid again by every test that starts an embedded server."""
+    if (data_dir / "db").exists():
+        return
+    template = _embedded_template()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(template, data_dir / "db", symlinks=True)
+
+
+def child_env(data_dir: Path, env: dict | None = None, embedded: bool = False,
+              first_start: bool = False) -> dict[str, str]:
     """The environment of a child on `data_dir`: this process's, the session server unless `embedded` (or
-    unless `env` names a database of its own: MONGO_URI or MONGO_HOST), then `env`."""
+    unless `env` names a database of its own: MONGO_URI or MONGO_HOST), then `env`. An embedded database not
+    made yet is copied from the session's template unless `first_start`."""
     full = dict(os.environ)
     if embedded:
+        if not first_start:
+            seed_embedded(Path(data_dir))
         full.pop("MONGO_URI", None)
         full.pop("NEWSCRAWLER_DB", None)
     elif not {"MONGO_URI", "MONGO_HOST"} & set(env or {}):
@@ -118,9 +166,11 @@ def command(data_dir: Path | None, *args: str, prelude: str = "") -> list[str]:
     return [sys.executable, "-m", "newscrawler", *where, *args]
 
 
-def _env_for(data_dir: Path | None, env: dict | None, embedded: bool) -> dict[str, str]:
+def _env_for(data_dir: Path | None, env: dict | None, embedded: bool, first_start: bool = False) -> dict[str, str]:
     """A command's environment: the data directory's child environment, or (no data directory) this process's."""
-    return child_env(data_dir, env, embedded) if data_dir is not None else {**os.environ, **(env or {})}
+    if data_dir is None:
+        return {**os.environ, **(env or {})}
+    return child_env(data_dir, env, embedded, first_start)
 
 
 def _forking() -> bool:
@@ -128,12 +178,13 @@ def _forking() -> bool:
 
 
 def newscrawler(data_dir: Path | None, *args: str, env: dict | None = None, timeout: float = 240,
-                embedded: bool = False, prelude: str = "", **kwargs) -> subprocess.CompletedProcess:
+                embedded: bool = False, prelude: str = "", first_start: bool = False,
+                **kwargs) -> subprocess.CompletedProcess:
     """`newscrawler --data-dir DATA_DIR ARGS…` in a child process to the end, output captured. No data
     directory (None): a command that needs none, in this process's environment. The child is forked from the
     worker's zygote (tests/zygote.py: Scrapy and the rest imported once) unless a `prelude` or other subprocess
     options are given, or NEWSCRAWLER_TEST_FORK=0."""
-    full_env = _env_for(data_dir, env, embedded)
+    full_env = _env_for(data_dir, env, embedded, first_start)
     argv = command(data_dir, *args, prelude=prelude)
     if prelude or kwargs or not _forking():
         return subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
@@ -142,32 +193,47 @@ def newscrawler(data_dir: Path | None, *args: str, env: dict | None = None, time
 
 
 class Zygote:
-    """The worker's fork server (tests/zygote.py), started on first use."""
+    """The fork server (tests/zygote.py). Under xdist the controller starts one for all its workers (`start`,
+    from conftest.py; they find its socket in the session directory); otherwise it starts on first use."""
+
+    SOCKET = "zygote.sock"
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen | None = None
-        self._dir: Path | None = None
 
-    def _socket(self) -> str:
-        if self._proc is None or self._proc.poll() is not None:
-            self._dir = Path(tempfile.mkdtemp(prefix="newscrawler-zygote-"))
-            log = (self._dir / "zygote.log").open("w")
-            self._proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "zygote.py"), str(self._dir / "sock")],
-                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True,
-                                          cwd=REPO)
-            log.close()
-            if not self._proc.stdout.readline():
-                self._proc.wait(30)
-                raise RuntimeError("the tests' zygote did not start: "
-                                   + (self._dir / "zygote.log").read_text(errors="replace")[-3000:])
-        return str(self._dir / "sock")
+    def start(self, directory: Path) -> None:
+        """Start it in `directory` without waiting: it imports while the workers start and collect."""
+        with (directory / "zygote.log").open("w") as log:
+            self._proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "zygote.py"),
+                                           str(directory / self.SOCKET)],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, cwd=REPO)
+
+    def _socket(self) -> Path:
+        if self._proc is None and not (session_dir() / "zygote.log").exists():
+            self.start(session_dir())  # no controller started one: this process is the whole session
+        return session_dir() / self.SOCKET
+
+    def _connect(self) -> socket.socket:
+        path = self._socket()
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn.connect(str(path))
+                return conn
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline or (self._proc is not None and self._proc.poll() is not None):
+                    conn.close()
+                    log = path.with_name("zygote.log")
+                    raise RuntimeError(f"the tests' zygote at {path} does not answer: "
+                                       + (log.read_text(errors="replace")[-3000:] if log.exists() else "")) from None
+                time.sleep(0.05)  # still importing
 
     def popen(self, argv: list[str], cli_args: list[str], env: dict[str, str], stdin: int, stdout: int, stderr: int,
               module: str = "newscrawler") -> ForkedProcess:
         """A child forked with these descriptors as its standard input, output and error (the caller's to close)."""
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        conn = self._connect()
         try:
-            conn.connect(self._socket())
             request = {"module": module, "argv": cli_args, "env": env, "cwd": str(REPO)}
             socket.send_fds(conn, [json.dumps(request).encode()], [stdin, stdout, stderr])
             pid = json.loads(conn.recv(4096))["pid"]
@@ -195,10 +261,10 @@ class Zygote:
             shutil.rmtree(out_dir, ignore_errors=True)
 
     def stop(self) -> None:
+        """Stop it if this process started it (its files go with the session directory)."""
         if self._proc is not None:
             self._proc.kill()
             self._proc.wait(30)
-            shutil.rmtree(self._dir, ignore_errors=True)
             self._proc = None
 
 
@@ -313,13 +379,14 @@ def crawl(data_dir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def start(data_dir: Path, *args: str, env: dict | None = None, embedded: bool = False, fresh: bool = False,
-          **kwargs) -> subprocess.Popen | ForkedProcess:
+          first_start: bool = False, **kwargs) -> subprocess.Popen | ForkedProcess:
     """`python -m newscrawler --data-dir DATA_DIR ARGS…` started, stdout and stderr piped as text (or as
     `stdout=`/`stderr=` say: PIPE, DEVNULL or None). Forked from the zygote unless `fresh` (a test about the
-    start-up itself: a new interpreter, as cron starts it) or NEWSCRAWLER_TEST_FORK=0."""
+    start-up itself: a new interpreter, as cron starts it) or NEWSCRAWLER_TEST_FORK=0. `first_start`: a new
+    embedded database is made by the child, not copied (see child_env)."""
     kwargs.setdefault("stdout", subprocess.PIPE)
     kwargs.setdefault("stderr", subprocess.PIPE)
-    argv, full_env = command(data_dir, *args), child_env(data_dir, env, embedded)
+    argv, full_env = command(data_dir, *args), child_env(data_dir, env, embedded, first_start)
     if fresh or set(kwargs) - {"stdout", "stderr"} or not _forking():
         return subprocess.Popen(argv, text=True, cwd=REPO, env=full_env, **kwargs)
     ours: list[int] = []  # descriptors the child gets and this process closes once it has them
@@ -349,14 +416,16 @@ def start(data_dir: Path, *args: str, env: dict | None = None, embedded: bool = 
     return proc
 
 
-def scrapy_env(data_dir: Path, env: dict | None = None, embedded: bool = False) -> dict[str, str]:
+def scrapy_env(data_dir: Path, env: dict | None = None, embedded: bool = False,
+               first_start: bool = False) -> dict[str, str]:
     """The environment of a `scrapy crawl portal` child on `data_dir` (it takes the data directory from it)."""
-    return child_env(data_dir, {"NEWSCRAWLER_DATA_DIR": str(data_dir), **(env or {})}, embedded)
+    return child_env(data_dir, {"NEWSCRAWLER_DATA_DIR": str(data_dir), **(env or {})}, embedded, first_start)
 
 
 def open_store(data_dir: Path, embedded: bool = False) -> Store:
     """The store the children on `data_dir` use (a context manager)."""
     if embedded:
+        seed_embedded(Path(data_dir))
         return Store.open(data_dir=data_dir)
     return Store.open(SHARED.uri, data_dir=data_dir, db_name=SHARED.database_for(data_dir))
 

@@ -16,6 +16,8 @@ from newscrawler_replay.generate import generate
 
 pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
 
+# Every run here makes its database on the limited disk itself (first_start: not copied from the tests' template).
+
 
 def _mount(target: Path, options: str) -> bool:
     target.mkdir(parents=True, exist_ok=True)
@@ -44,7 +46,7 @@ def rec(tmp_path_factory) -> tuple[Path, dict]:
 def test_an_unwritable_folder_stops_the_run_before_it_starts(tmp_path, rec, folder):
     data = tmp_path / "data"
     with tmpfs(data / folder, "ro,size=1m"):
-        result = crawl(data, "hnr", "--replay", str(rec[0]), embedded=True)
+        result = crawl(data, "hnr", "--replay", str(rec[0]), embedded=True, first_start=True)
     assert result.returncode == 2
     what = {"logs": "its log", "spill": "what the database cannot take", "db": "the database"}[folder]
     assert result.stderr.strip() == (f"newscrawler: cannot write to {data / folder}: Read-only file system; the run "
@@ -54,7 +56,7 @@ def test_an_unwritable_folder_stops_the_run_before_it_starts(tmp_path, rec, fold
 def test_too_little_free_space_stops_the_run_before_it_starts(tmp_path, rec):
     with tmpfs(tmp_path / "data", "size=8m") as data:
         result = crawl(data, "hnr", "--replay", str(rec[0]), env={"NEWSCRAWLER_MIN_FREE_MB": "20"},
-                       embedded=True)
+                       embedded=True, first_start=True)
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"newscrawler: only 8 MB free for {data}; a run needs at least 20 MB")
 
@@ -66,7 +68,7 @@ def test_a_disk_that_fills_mid_crawl_loses_nothing_and_floods_nothing(tmp_path, 
         ballast = data / "ballast"
         with ballast.open("wb") as fh:  # leaves about 4 MB: enough to start, not for the whole crawl
             fh.write(b"\0" * (60 * 2**20))
-        full = crawl(data, "--replay", str(rec_dir), env=env, embedded=True)
+        full = crawl(data, "--replay", str(rec_dir), env=env, embedded=True, first_start=True)
         assert full.returncode == 3, full.stderr[-3000:]
         assert "Logging error" not in full.stderr and "Traceback" not in full.stderr
         assert "No space left on device" in full.stderr

@@ -53,13 +53,13 @@ def test_a_signal_during_start_up_never_bricks_the_data_directory(tmp_path, rec)
     SIGTERM and Ctrl-C in turn, all on that one directory: nothing is left running, and the next run works."""
     data = tmp_path / "data"
     # Fresh interpreters (not forked from the tests' zygote): the kill points are times into a real start-up.
-    setup = start(data, "db", "serve", embedded=True, fresh=True, stdout=subprocess.DEVNULL,
+    setup = start(data, "db", "serve", embedded=True, fresh=True, first_start=True, stdout=subprocess.DEVNULL,
                   stderr=subprocess.DEVNULL)
     time.sleep(2.0)
     setup.kill()
     setup.wait(30)
     assert gone(data), "a server outlived SIGKILL during set-up"
-    result = newscrawler(data, "db", "stats", "--json", embedded=True)
+    result = newscrawler(data, "db", "stats", "--json", embedded=True, first_start=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout)["articles"] == 0
     assert gone(data)

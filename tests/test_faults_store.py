@@ -20,13 +20,17 @@ from newscrawler_replay.generate import generate
 
 pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
 
+# The store writes batches of BATCH articles here (200 by default): enough articles that the second crawl is
+# still mid-way when its first batch is written, however many the first crawl had in flight when its database
+# died.
+BATCH = 50
+ARTICLES_PER_SITE = 125
+
 
 @pytest.fixture(scope="module")
 def rec(tmp_path_factory) -> tuple[Path, dict]:
     base = tmp_path_factory.mktemp("rec")
-    # Enough that the second crawl is still mid-way when its first batch is written, however many articles the
-    # first crawl had in flight when its database died (533 of 811 on a fast run with 200 per portal).
-    return base, generate(base, articles_per_site=300)
+    return base, generate(base, articles_per_site=ARTICLES_PER_SITE)
 
 
 def stored(data_dir: Path) -> int:
@@ -50,7 +54,7 @@ def crawl_and_break(data_dir: Path, rec_dir: Path, at_least: int,
                     how: signal.Signals) -> tuple[subprocess.CompletedProcess, float]:
     """Crawl, and once `at_least` articles are stored send `how` to the database daemon; (result, seconds
     from the fault to the crawl's exit)."""
-    proc = start(data_dir, "crawl", "--replay", str(rec_dir), embedded=True)
+    proc = start(data_dir, "crawl", "--replay", str(rec_dir), "-s", f"STORE_BATCH_SIZE={BATCH}", embedded=True)
     deadline = time.monotonic() + 120
     while stored(data_dir) < at_least:
         assert proc.poll() is None and time.monotonic() < deadline, "the crawl ended before the fault"
@@ -81,8 +85,8 @@ def test_a_database_killed_then_stalled_mid_crawl_stops_the_run_within_seconds_a
     # the crawl itself has stored some articles).
     with open_store(data, embedded=True) as store:
         before = store.articles.count()
-    assert total - before - kept > 250, (before, kept)
-    # Once the crawl's first batch is written (the store's batches are 200 articles): mid-crawl.
+    assert total - before - kept > 2 * BATCH, (before, kept)
+    # Once the crawl's first batch is written: mid-crawl.
     stalled, seconds = crawl_and_break(data, rec_dir, before + kept + 1, signal.SIGSTOP)
     assert stalled.returncode == 3, stalled.stderr[-3000:]
     assert "stopping the crawl" in last_log(data) and "Traceback" not in stalled.stderr

@@ -29,8 +29,9 @@ def replay(tmp_path_factory):
 
 def scrapy(data: Path, proxy: str, *args: str, env: dict | None = None, timeout: int = 240, embedded: bool = True):
     """`scrapy ARGS…` on the data directory; by default without a MONGO_URI (the commands that must not start
-    the embedded server are seen not to)."""
-    full = scrapy_env(data, {"http_proxy": proxy, "BROWSER": "true", **(env or {})}, embedded=embedded)
+    the embedded server are seen not to, and nothing is put in the data directory beforehand: first_start)."""
+    full = scrapy_env(data, {"http_proxy": proxy, "BROWSER": "true", **(env or {})}, embedded=embedded,
+                      first_start=True)
     return kit.scrapy(*args, env=full, timeout=timeout)
 
 

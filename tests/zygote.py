@@ -121,6 +121,12 @@ def run_child(request: dict, fds: list[int], inherited: list[socket.socket], pri
         random.seed()
         module = request.get("module", "newscrawler")
         sys.argv = [module, *request["argv"]]  # runpy puts the module's file in argv[0], as `python -m` does
+        try:  # `ps` and /proc name the child by its command, not as another zygote
+            with open("/proc/self/comm", "w") as comm:
+                words = [arg for arg in request["argv"] if not arg.startswith("-") and "/" not in arg]
+                comm.write(" ".join(words[:2])[:15] or module[:15])
+        except OSError:
+            pass
         try:
             runpy.run_module(module, run_name="__main__", alter_sys=True)
             code = 0
