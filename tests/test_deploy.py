@@ -187,7 +187,7 @@ def test_setup_install_ci_and_image_install_from_the_lock():
     assert re.search(r"^PIP := \$\(BIN\)/pip install -q -c \$\(LOCK\)$", makefile, re.M)
     install = re.search(r"^install:\n((?:\t.*\n)+)", makefile, re.M).group(1)
     assert "$(PIP) '.$(if $(MONGO_URI),,[embedded])'" in install and "dev" not in install and "replay" not in install
-    assert re.search(r"^test: lint\n\t\$\(BIN\)/python -m pytest", makefile, re.M)
+    assert re.search(r"^test: lint\b.*\n\t(\$\(TESTS_WRITE_BYTECODE\) )?\$\(BIN\)/python -m pytest", makefile, re.M)
     assert "ruff check" in re.search(r"^lint:.*\n\t(.*)", makefile, re.M).group(1)
     assert "make test" in (REPO / ".ci" / "run").read_text()
     docker = (REPO / "Dockerfile").read_text()
