@@ -64,7 +64,8 @@ class SharedServer:
                 self._uri = external
             else:
                 self._storage = Path(tempfile.mkdtemp(prefix="newscrawler-test-db-"))
-                seed_embedded(self._storage)
+                if os.environ.get("PYTEST_XDIST_WORKER"):  # the template pays off once several processes copy it
+                    seed_embedded(self._storage)
                 self._server = ensure_server(self._storage)
                 self._uri = self._server.client_uri
         return self._uri
