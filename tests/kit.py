@@ -223,11 +223,12 @@ class Zygote:
                 conn.connect(str(path))
                 return conn
             except (FileNotFoundError, ConnectionRefusedError):
-                if time.monotonic() > deadline or (self._proc is not None and self._proc.poll() is not None):
+                log = path.with_name("zygote.log")
+                said = log.read_text(errors="replace") if log.exists() else ""
+                died = self._proc is not None and self._proc.poll() is not None
+                if died or "Traceback" in said or "zygote:" in said or time.monotonic() > deadline:
                     conn.close()
-                    log = path.with_name("zygote.log")
-                    raise RuntimeError(f"the tests' zygote at {path} does not answer: "
-                                       + (log.read_text(errors="replace")[-3000:] if log.exists() else "")) from None
+                    raise RuntimeError(f"the tests' zygote at {path} does not answer: {said[-3000:]}") from None
                 time.sleep(0.05)  # still importing
 
     def popen(self, argv: list[str], cli_args: list[str], env: dict[str, str], stdin: int, stdout: int, stderr: int,
