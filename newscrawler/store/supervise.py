@@ -22,6 +22,7 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -89,7 +90,24 @@ def forget(storage: Path, pid: int) -> None:
         pass
 
 
+def _address(pid: int) -> tuple[str, int] | None:
+    """Where a secantusd-py daemon listens, from its command line (Linux /proc), or None."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        return cmd[cmd.index("--host") + 1], int(cmd[cmd.index("--port") + 1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _knock(address: tuple[str, int]) -> None:
+    try:
+        socket.create_connection(address, timeout=0.2).close()
+    except OSError:
+        pass
+
+
 def stop_daemon(pid: int, timeout: float = STOP_TIMEOUT_S) -> None:
+    address = _address(pid)
     try:
         os.kill(pid, signal.SIGTERM)
         os.kill(pid, signal.SIGCONT)  # a stopped (stalled) daemon would otherwise keep the SIGTERM pending
@@ -99,6 +117,10 @@ def stop_daemon(pid: int, timeout: float = STOP_TIMEOUT_S) -> None:
     while time.monotonic() < deadline:
         if not _alive(pid):
             return
+        # SecantusDB's stop closes its listening socket, then waits up to 2 s for its accept thread, which
+        # close() does not wake on Linux: a connection does (a stop took 2.1 s, 0.17 s with it; measured).
+        if address:
+            _knock(address)
         time.sleep(0.05)
     try:
         os.kill(pid, signal.SIGKILL)
