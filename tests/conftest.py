@@ -41,7 +41,7 @@ def pytest_configure(config):
     if hasattr(config, "workerinput"):
         return
     session = kit.session_dir()
-    if getattr(config.option, "numprocesses", None) and kit._forking():
+    if getattr(config.option, "numprocesses", None) and kit.forking():
         kit.ZYGOTE.start(session)
 
 

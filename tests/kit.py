@@ -174,7 +174,7 @@ def _env_for(data_dir: Path | None, env: dict | None, embedded: bool, first_star
     return child_env(data_dir, env, embedded, first_start)
 
 
-def _forking() -> bool:
+def forking() -> bool:
     return os.environ.get("NEWSCRAWLER_TEST_FORK", "1") != "0"
 
 
@@ -187,7 +187,7 @@ def newscrawler(data_dir: Path | None, *args: str, env: dict | None = None, time
     options are given, or NEWSCRAWLER_TEST_FORK=0."""
     full_env = _env_for(data_dir, env, embedded, first_start)
     argv = command(data_dir, *args, prelude=prelude)
-    if prelude or kwargs or not _forking():
+    if prelude or kwargs or not forking():
         return subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
                               **kwargs)
     return ZYGOTE.run(argv, argv[3:], full_env, timeout)
@@ -370,7 +370,7 @@ def scrapy(*args: str, env: dict[str, str], timeout: float = 240) -> subprocess.
     forked from the zygote like `newscrawler(...)` unless NEWSCRAWLER_TEST_FORK=0."""
     argv = [sys.executable, "-m", "scrapy", *args]
     command(None)  # the same rule as every child: only in tests marked e2e
-    if not _forking():
+    if not forking():
         return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO,
                               errors="replace")  # `scrapy fetch` prints a GBK page's bytes
     return ZYGOTE.run(argv, list(args), env, timeout, module="scrapy")
@@ -389,7 +389,7 @@ def start(data_dir: Path, *args: str, env: dict | None = None, embedded: bool = 
     kwargs.setdefault("stdout", subprocess.PIPE)
     kwargs.setdefault("stderr", subprocess.PIPE)
     argv, full_env = command(data_dir, *args), child_env(data_dir, env, embedded, first_start)
-    if fresh or set(kwargs) - {"stdout", "stderr"} or not _forking():
+    if fresh or set(kwargs) - {"stdout", "stderr"} or not forking():
         return subprocess.Popen(argv, text=True, cwd=REPO, env=full_env, **kwargs)
     ours: list[int] = []  # descriptors the child gets and this process closes once it has them
     pipes: dict[str, int] = {}

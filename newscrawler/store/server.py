@@ -146,12 +146,7 @@ def _alive(pid: int) -> bool:
     return supervise._alive(pid)
 
 
-def _cmdline(pid: int) -> list[str] | None:
-    """The process's arguments (Linux /proc), or None where that cannot be read."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
-    except OSError:
-        return None
+_cmdline = supervise.cmdline
 
 
 def _serves(cmd: list[str], storage: Path) -> bool:

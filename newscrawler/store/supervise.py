@@ -90,12 +90,20 @@ def forget(storage: Path, pid: int) -> None:
         pass
 
 
-def _address(pid: int) -> tuple[str, int] | None:
-    """Where a secantusd-py daemon listens, from its command line (Linux /proc), or None."""
+def cmdline(pid: int) -> list[str] | None:
+    """The process's arguments (Linux /proc), or None where that cannot be read."""
     try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+    except OSError:
+        return None
+
+
+def _address(pid: int) -> tuple[str, int] | None:
+    """Where a secantusd-py daemon listens, from its command line, or None."""
+    cmd = cmdline(pid) or []
+    try:
         return cmd[cmd.index("--host") + 1], int(cmd[cmd.index("--port") + 1])
-    except (OSError, ValueError, IndexError):
+    except (ValueError, IndexError):
         return None
 
 
