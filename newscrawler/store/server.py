@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -48,10 +49,17 @@ from pymongo.errors import OperationFailure, PyMongoError
 
 from newscrawler.store import supervise
 
+logger = logging.getLogger(__name__)
+
 START_TIMEOUT_S = 30.0
 LOCK_TIMEOUT_S = 60.0
 # A recorded daemon that does not answer within this long is taken for hung and stopped.
 ANSWER_TIMEOUT_MS = 5000
+# A server that does not answer a ping within HUNG_AFTER_MS is taken for hung and killed HUNG_GRACE_S after it
+# is asked to stop. A healthy server on a loaded machine can take over a second to answer, and seconds to
+# close its files.
+HUNG_AFTER_MS = 3000
+HUNG_GRACE_S = 5.0
 USER = "newscrawler"
 SUPERVISOR = Path(supervise.__file__)
 
@@ -180,9 +188,9 @@ def _shutdown(storage: Path, timeout: float) -> None:
     if not info:
         return
     pid, sup = int(info.get("pid", 0)), int(info.get("supervisor", 0))
-    if _alive(pid) and not _ping(str(info.get("uri", "")), 1000):
+    if _alive(pid) and not _ping(str(info.get("uri", "")), HUNG_AFTER_MS):
         # Hung (it accepts and never answers): it would not stop cleanly either; killed after a short grace.
-        timeout = min(timeout, 3.0)
+        timeout = min(timeout, HUNG_GRACE_S)
     if _alive(sup) and (cmd := _cmdline(sup)) is not None and str(SUPERVISOR) in cmd:
         try:
             os.kill(sup, signal.SIGTERM)
@@ -194,6 +202,7 @@ def _shutdown(storage: Path, timeout: float) -> None:
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     if _alive(pid):
+        logger.warning("the database server (pid %d) did not stop within %.0f s of being asked; killed", pid, timeout)
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -284,7 +293,7 @@ def _recorded(storage: Path, creds: dict[str, Any] | None) -> EmbeddedServer | N
                             password=creds and creds["password"])
     sup = int(info.get("supervisor", 0) or 0)
     if not (_alive(sup) and (_cmdline(sup) is None or str(SUPERVISOR) in (_cmdline(sup) or []))):
-        _supervise(storage, uri, adopt=pid)  # alive and answering but unsupervised: adopt it
+        _adopt(storage, uri, pid)  # alive and answering but unsupervised
     return server
 
 
@@ -379,6 +388,19 @@ def _supervise(storage: Path, uri: str, *, adopt: int | None = None, command: li
     # the crawler lets go of it. umask: the database files are the owner's alone.
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                             umask=0o077)
+
+
+def _adopt(storage: Path, uri: str, pid: int) -> None:
+    """Give a running daemon a supervisor, and return once server.json names it: until then a client that
+    stops the server would find no supervisor to ask (a SIGTERM in its first milliseconds, before its
+    handlers, would end it and leave the daemon running)."""
+    proc = _supervise(storage, uri, adopt=pid)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while (_read_info(storage) or {}).get("supervisor") != proc.pid:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise EmbeddedServerError(f"could not start a supervisor for the database server on {storage} "
+                                      f"(pid {pid}); see {storage}/server.json")
+        time.sleep(0.02)
 
 
 def _launch(data_dir: Path, storage: Path, auth: bool) -> tuple[subprocess.Popen, str, int]:

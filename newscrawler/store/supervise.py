@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import errno
 import fcntl
 import json
 import os
@@ -114,10 +115,29 @@ def _knock(address: tuple[str, int]) -> None:
         pass
 
 
+def _signal_main_thread(pid: int, sig: int) -> None:
+    """Send `sig` to the process's main thread (tgkill, Linux), where a Python program runs its handlers.
+
+    Sent to the process (kill), the signal may be taken by any of the daemon's threads (WiredTiger's, its
+    accept thread); Python then only flags it, and a main thread asleep in Event.wait() never runs the
+    handler. Measured on a loaded machine: SecantusDB ignored 3 SIGTERMs in 80 stops (killed 30 s later; a
+    CI failure), 0 in 80 sent with tgkill."""
+    try:
+        tgkill = ctypes.CDLL(None, use_errno=True).tgkill
+    except (OSError, AttributeError):
+        os.kill(pid, sig)
+        return
+    if tgkill(pid, pid, sig) != 0:
+        err = ctypes.get_errno()
+        if err == errno.ESRCH:
+            raise ProcessLookupError(err, os.strerror(err))
+        os.kill(pid, sig)
+
+
 def stop_daemon(pid: int, timeout: float = STOP_TIMEOUT_S) -> None:
     address = _address(pid)
     try:
-        os.kill(pid, signal.SIGTERM)
+        _signal_main_thread(pid, signal.SIGTERM)
         os.kill(pid, signal.SIGCONT)  # a stopped (stalled) daemon would otherwise keep the SIGTERM pending
     except ProcessLookupError:
         return
@@ -148,6 +168,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("command", nargs="*", help="the daemon command (after --)")
     args = ap.parse_args(argv)
     storage: Path = args.storage
+    pid = 0
+
+    def terminate(signum: int, frame: object) -> None:
+        if pid:
+            stop_daemon(pid)
+            forget(storage, pid)
+        os._exit(0)
+
+    # Before server.json names this supervisor: a client that reads it may stop the server at once, and a
+    # SIGTERM that found no handler would end the supervisor and leave an adopted daemon running.
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
+    signal.signal(signal.SIGHUP, terminate)
     if args.adopt:
         pid = args.adopt
     else:
@@ -155,15 +188,6 @@ def main(argv: list[str] | None = None) -> int:
         pid = daemon.pid
     write_info(storage, {"uri": args.uri, "pid": pid, "supervisor": os.getpid(), "storage": str(storage),
                          "auth": args.auth, "startedAt": datetime.now(UTC).isoformat(timespec="seconds")})
-
-    def terminate(signum: int, frame: object) -> None:
-        stop_daemon(pid)
-        forget(storage, pid)
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, terminate)
-    signal.signal(signal.SIGHUP, terminate)
     control, lease = storage / "server.lock", storage / "server.lease"
     while True:
         time.sleep(CHECK_EVERY_S)
