@@ -20,6 +20,7 @@ import re2
 
 from newscrawler.monitors.thresholds import ThresholdError
 from newscrawler.monitors.thresholds import check as check_thresholds
+from newscrawler.normalise.urls import host_in
 from newscrawler.schema import selectable
 
 BUILTIN_DIR = Path(__file__).parent / "portals"
@@ -78,8 +79,7 @@ class PortalProfile:
         return bool(self.pagination_pattern and self.pagination_pattern.search(url))
 
     def owns_url(self, url: str) -> bool:
-        host = (urlsplit(url).hostname or "").lower()
-        return any(host == h or host.endswith("." + h) for h in self.hosts)
+        return host_in((urlsplit(url).hostname or "").lower(), self.hosts)
 
     @property
     def tz(self) -> ZoneInfo:
