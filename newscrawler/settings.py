@@ -75,7 +75,11 @@ EXTENSIONS = {
     "newscrawler.stopping.StopGrace": 200,
     # Keeps every fetched article page in DATA_DIR/archive/<run>.warc.gz for `newscrawler reprocess`.
     "newscrawler.extensions.archive.PageArchive": 200,
+    # The garbage collector's thresholds for the crawl (NEWSCRAWLER_GC_THRESHOLD): ~9 % of the crawler's CPU.
+    "newscrawler.extensions.collector.CollectorPace": 0,
 }
+# gc.set_threshold while the engine runs (extensions/collector.py; Python's own: 700, 10, 10).
+NEWSCRAWLER_GC_THRESHOLD = [10000, 20, 20]
 
 # Storage: MONGO_URI empty → the embedded server under NEWSCRAWLER_DATA_DIR (both also read from the
 # environment by newscrawler.config when the CLI starts the crawl).
