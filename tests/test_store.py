@@ -146,3 +146,23 @@ def test_an_article_inserted_by_another_writer_after_our_look_up_is_updated_not_
     assert counts.new == 3  # as far as this batch could tell
     assert store.articles.count() == 3
     assert store.articles.find("http://www.example.cn/1.html")["articleBody"] == "另一个正文。"
+
+
+@pytest.mark.parametrize("snapshot_max", [20_000, 0], ids=["read-once", "asked-each-time"])
+def test_dead_links_are_skipped_for_seven_days_whether_read_once_or_asked(store, monkeypatch, snapshot_max):
+    from datetime import timedelta
+
+    from newscrawler.store import links
+    from newscrawler.store.links import LinkRoom
+
+    monkeypatch.setattr(links, "SNAPSHOT_MAX", snapshot_max)
+    store.links.collection.insert_many([
+        {"url": "http://a.cn/old.html", "status": 404, "lastTried": datetime.now(UTC) - timedelta(days=8)},
+        {"url": "http://a.cn/recent.html", "status": 410, "lastTried": datetime.now(UTC) - timedelta(days=2)}])
+    room = LinkRoom(store.links.collection)  # a new crawl's room
+    asked = ["http://a.cn/old.html", "http://a.cn/recent.html", "http://a.cn/live.html"]
+    assert room.dead(asked) == {"http://a.cn/recent.html"}
+    room.record_dead({"http://a.cn/live.html": 404})  # it died during this crawl
+    assert room.dead(asked) == {"http://a.cn/recent.html", "http://a.cn/live.html"}
+    assert LinkRoom(store.links.collection).dead(asked) == {"http://a.cn/recent.html", "http://a.cn/live.html"}
+    assert room.dead(asked, retry_days=1) == {"http://a.cn/live.html"}
