@@ -3,11 +3,11 @@ a full one every 100 of those) are made for short programs. A crawl allocates mi
 (trees, strings, Deferreds) over a heap of long-lived ones (Scrapy, lxml, pymongo, the profiles), and every
 full collection walks the whole heap again.
 
-Measured over the 2,411-article replay (benchmarks/crawl.py's crawl, four crawls in a row, the collector's
-own time from gc.callbacks): with the defaults 1,250 young, 113 middle and 10 full collections took 3.0-3.3 s
-of the crawler's 31-34 s of CPU; with GC_THRESHOLD (10000, 20, 20) 44, 2 and 0 took 0.8 s, the crawl 28.5 s,
-peak memory the same (178 MiB). What is alive when the engine starts is frozen (gc.freeze: the imports, the
-settings, the spider and its components), so full collections skip it.
+Measured over the 2,411-article replay (six crawls alternating, the collector's own time from gc.callbacks):
+with Python's thresholds 1,275 young, 116 middle and 10 full collections took 2.5-3.2 s of the crawler's
+27-32 s of CPU; with this extension 0.8-0.9 s (most of what is left comes before the engine starts), peak
+memory the same (177-179 MiB). What is alive when the engine starts is frozen (gc.freeze: the imports, the
+settings, the spider and its components), so the full collections that remain skip it.
 
 An empty NEWSCRAWLER_GC_THRESHOLD (`crawl -s NEWSCRAWLER_GC_THRESHOLD=`) leaves the collector as Python set
 it. The thresholds before the crawl are put back, and the heap unfrozen, when the engine stops (a test may run
