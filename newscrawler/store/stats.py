@@ -94,6 +94,9 @@ class StatsRoom:
     def __init__(self, db: Database):
         self.daily = db["daily_stats"]
         self.monthly = db["monthly_stats"]
+        # Counter ids this process has found or written: they are not looked up again (a look-up costs the
+        # embedded server hits x ids). Should one be deleted meanwhile, its `$inc` upsert makes it again.
+        self._known: set[str] = set()
 
     def ensure_indexes(self) -> None:
         # One secondary index each, for one portal's days or months: every index entry costs the embedded server
@@ -110,7 +113,8 @@ class StatsRoom:
 
         Counters that exist get `$inc` upserts; new ones (most of them in a first crawl or a backfill) are
         inserted whole, which the embedded server does in about half the time of an upsert. One `_id` look-up
-        per collection says which exist; a counter another writer inserted meanwhile is incremented instead."""
+        per collection says which of those not seen before exist; a counter another writer inserted meanwhile is
+        incremented instead."""
         tally = Tally().add(added).add(removed, -1)
         for coll, (key, buckets) in zip((self.daily, self.monthly), tally.parts(), strict=True):
             incs = {f"{period}|{site}": (period, site, {k: v for k, v in inc.items() if v})
@@ -118,7 +122,10 @@ class StatsRoom:
             if not incs:
                 continue
             target = journalled(coll) if final else coll
-            have = {d["_id"] for d in coll.find({"_id": {"$in": list(incs)}}, {"_id": 1})}
+            unknown = [i for i in incs if i not in self._known]
+            have = {i for i in incs if i in self._known}
+            if unknown:
+                have.update(d["_id"] for d in coll.find({"_id": {"$in": unknown}}, {"_id": 1}))
             fresh = [i for i in incs if i not in have]
             if fresh:
                 try:
@@ -132,9 +139,11 @@ class StatsRoom:
                              upsert=True) for i in incs if i in have]
             if ops:
                 target.bulk_write(ops, ordered=False)
+            self._known.update(incs)
 
     def replace_all(self, tally: Tally) -> None:
         """Recount from scratch (`db reindex`): the counters become exactly this tally."""
+        self._known.clear()
         for coll, (key, buckets) in zip((self.daily, self.monthly), tally.parts(), strict=True):
             coll.drop()
             docs = [_document(key, period, site, inc) for (period, site), inc in buckets.items()]
