@@ -16,8 +16,8 @@ DEAD_LINK_RETRY_DAYS = 7
 
 
 # Up to this many dead links are read once, on a crawl's first question, and answered from memory after that
-# (a crawl asks once per listing page: 128 look-ups of an empty collection over the replay, 7 % of the
-# database's time in the crawl). A store with more keeps asking the database.
+# (a crawl asks once per listing page: 128 look-ups of an empty collection over the replay, 1.1 s of the
+# ~16 s its database commands took). A store with more keeps asking the database.
 SNAPSHOT_MAX = 20_000
 
 
