@@ -74,6 +74,7 @@ def store(mongo_uri):
     s.ensure_indexes()
     yield s
     s.search.close()
+    s.bands.close()
     client.drop_database(name)
     client.close()
 

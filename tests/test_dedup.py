@@ -125,10 +125,45 @@ def test_short_bodies_only_match_exactly(dedup):
     assert [d.kind for d in ds] == ["none", "none"]
 
 
-def test_band_lookup_uses_the_index(store):
-    """Candidates must come from the multikey index, not a scan (memory and time flat as the store grows)."""
-    plan = store.fingerprints.fingerprints.find({"bands": {"$in": [1, 2, 3]}}).explain()
-    assert "IXSCAN" in str(plan) and "COLLSCAN" not in str(plan)
+def test_candidates_come_from_the_band_index_which_reindex_rebuilds(store, monkeypatch):
+    """Band keys are looked up in the band index (a SQLite file derived from `fingerprints`), not in the database.
+    An index that belongs to another store (another data directory, an older version) is emptied and reported
+    missing; `reindex` rebuilds it from the fingerprints a window at a time, and copies are found again."""
+    from newscrawler.store import fingerprints
+
+    dedup = Deduplicator(store.fingerprints)
+    dedup.process([art(f"http://dahe.cn/o/{i}.html", OTHER + f"第{i}期") for i in range(7)]
+                  + [art("http://dahe.cn/a/1.html", STORY)])
+    assert "bands" not in store.fingerprints.fingerprints.index_information()
+    assert store.bands.size() == 8
+    store.bands.claim("another store", complete=True)
+    assert store.bands.size() == 0 and store.needs_reindex() == ["dedup index"]
+    monkeypatch.setattr(fingerprints, "REBUILD_WINDOW", 3)
+    assert store.reindex(parts=store.needs_reindex())["fingerprints"] == 8
+    assert store.needs_reindex() == [] and store.bands.size() == 8
+    [d] = dedup.process([art("http://hnr.cn/b/2.html", STORY, site="hnr")])
+    assert d.kind == "exact" and d.duplicate_of == "http://dahe.cn/a/1.html"
+
+
+def test_the_band_index_earlier_versions_kept_in_the_database_is_dropped(store):
+    store.fingerprints.fingerprints.create_index([("bands", 1)], name="bands")
+    store.ensure_indexes()
+    assert "bands" not in store.fingerprints.fingerprints.index_information()
+
+
+def test_one_articles_flood_of_candidates_does_not_crowd_out_anothers(store):
+    """A key every page of a portal shares (a footer) is cut at MAX_CANDIDATES_PER_KEY per key asked, per article."""
+    from newscrawler.store.fingerprints import MAX_CANDIDATES_PER_KEY
+
+    footer = [{"_id": f"http://dahe.cn/f/{i}.html", "bands": [7, 1000 + i]} for i in range(50)]
+    store.bands.add([*footer, {"_id": "http://hnr.cn/x.html", "bands": [8, 9]}])
+    found = {d["_id"] for d in store.fingerprints.by_bands([[7], [9]])}
+    assert "http://hnr.cn/x.html" in found
+    assert len(found - {"http://hnr.cn/x.html"}) == MAX_CANDIDATES_PER_KEY
+    # A changed fingerprint's old keys are gone, its new ones found.
+    store.bands.add([{"_id": "http://hnr.cn/x.html", "bands": [10]}])
+    assert store.fingerprints.by_bands([[8, 9]]) == []
+    assert [d["_id"] for d in store.fingerprints.by_bands([[10]])] == ["http://hnr.cn/x.html"]
 
 
 def test_compiled_regex_on_indexed_field_still_matches_nothing(store):

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
 
 # The store writes batches of BATCH articles here (200 by default): enough articles that the second crawl is
 # still mid-way when its first batch is written, however many the first crawl had in flight when its database
-# died.
+# died (~330: the crawl's items waiting for the database when it is slower than fetching and extraction).
 BATCH = 50
-ARTICLES_PER_SITE = 125
+ARTICLES_PER_SITE = 175
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_a_database_killed_then_stalled_mid_crawl_stops_the_run_within_seconds_a
     total = len(manifest["articles"])
     data = tmp_path / "data"
 
-    killed, seconds = crawl_and_break(data, rec_dir, total // 10, signal.SIGKILL)
+    killed, seconds = crawl_and_break(data, rec_dir, BATCH, signal.SIGKILL)
     assert killed.returncode == 3, killed.stderr[-3000:]
     assert seconds < 20, f"the crawl went on for {seconds:.0f} s after the database died"
     assert "Traceback" not in killed.stderr

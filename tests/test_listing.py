@@ -172,7 +172,7 @@ def test_a_store_written_by_an_older_version_asks_for_reindex(store):
     store.meta.collection.delete_many({})
     store.search.clear()
     store.ensure_indexes()
-    assert store.needs_reindex() == ["counters", "search index"]
+    assert store.needs_reindex() == ["counters", "search index", "dedup index"]
     store.reindex()
     assert store.needs_reindex() == []
     assert store.stats()["articles"] == 50

@@ -323,7 +323,7 @@ class Job:
             log = logging.getLogger("newscrawler.reindex")
             log.warning("building the %s for the articles already stored (once; `db reindex` does the same)",
                         " and ".join(missing))
-            log.warning("done: %s", store.reindex())
+            log.warning("done: %s", store.reindex(parts=missing))
         # What earlier runs kept when the database went away goes in first (clustered through dedup).
         from newscrawler import spill
         from newscrawler.store import StoreError

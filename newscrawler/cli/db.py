@@ -372,7 +372,8 @@ def cmd_reindex(args) -> int:
         return EXIT_STORE
     with store:
         result = store.reindex(progress=lambda line: print(f"\r{line}", end="", file=sys.stderr, flush=True))
-    print(f"\rcounted and indexed {result['articles']:,} articles in {result['seconds']} s", file=sys.stderr)
+    print(f"\rcounted and indexed {result['articles']:,} articles and {result['fingerprints']:,} fingerprints in "
+          f"{result['seconds']} s", file=sys.stderr)
     return 0
 
 

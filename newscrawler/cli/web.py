@@ -51,7 +51,7 @@ def cmd_web(args) -> int:
             return EXIT_USAGE
         console.port = int(server.effective_port)
         host = f"[{args.host}]" if ":" in args.host else args.host
-        missing = store.needs_reindex()
+        missing = [m for m in store.needs_reindex() if m != "dedup index"]
         if missing:
             print(f"newscrawler: the {' and '.join(missing)} do not cover older articles: run "
                   "`newscrawler db reindex`", file=sys.stderr)

@@ -9,9 +9,10 @@ rooms of one collection each; the spider's middleware, the pipelines, the CLI an
     store.runs                        # runs.py: crawl_runs records
     store.links                       # links.py: dead links
     store.fingerprints                # fingerprints.py: dedup's fingerprints and story clusters
+    store.bands                       # bands.py: dedup's band index (SQLite next to the data directory)
     store.columns                     # columns.py: how far each column was walked, what to fetch again
     store.health                      # health.py: each portal's health state and judged history
-    store.meta                        # meta.py: the store's id, whether counters and index are whole
+    store.meta                        # meta.py: the store's id, whether the counters are whole
 
 The same pymongo code serves the embedded default (a SecantusDB daemon on 127.0.0.1, see server.py) and
 a real MongoDB given as MONGO_URI. The Scrapy side (one store per crawl) is newscrawler.extensions.store.
@@ -33,6 +34,7 @@ from pymongo.errors import PyMongoError
 
 from newscrawler import config
 from newscrawler.store.articles import ArticleRoom, WriteCounts
+from newscrawler.store.bands import BandIndex
 from newscrawler.store.columns import ColumnRoom
 from newscrawler.store.connection import (
     SOCKET_TIMEOUT_MS,
@@ -66,15 +68,20 @@ REINDEX_FIELDS = {**{k: 1 for k in COVERAGE}, "canonicalUrl": 1, "headline": 1, 
                   "script": 1, "source": 1, "editor": 1, "authors": 1, "datePublished": 1, "_id": 0}
 
 
+# What `db reindex` rebuilds, as Store.needs_reindex() names it: the first two from the articles, the last from the
+# fingerprints.
+DERIVED = ("counters", "search index", "dedup index")
+
 # Articles `db reindex` reads at a time (its memory follows this, ~5 KB each).
 REINDEX_WINDOW = 2000
 
 
 class Store:
     def __init__(self, client: pymongo.MongoClient, db_name: str, uri: str,
-                 server: EmbeddedServer | None = None, search_path: str | Path | None = None):
-        """`search_path`: the search index's file (Store.open puts it under the data directory); None gives
-        a private temporary one, for tests."""
+                 server: EmbeddedServer | None = None, search_path: str | Path | None = None,
+                 bands_path: str | Path | None = None):
+        """`search_path`, `bands_path`: the search and band indexes' files (Store.open puts them under the data
+        directory); None gives private temporary ones, for tests."""
         self.client = client
         self.db_name = db_name
         self.db = client[db_name]
@@ -87,7 +94,8 @@ class Store:
         self.listing = Listing(self.articles, self.counters, self.search)
         self.runs = RunRoom(self.db["crawl_runs"], self.display_uri, lost=lambda: self.lost)
         self.links = LinkRoom(self.db["dead_links"])
-        self.fingerprints = FingerprintRoom(self.db)
+        self.bands = BandIndex(bands_path)
+        self.fingerprints = FingerprintRoom(self.db, self.bands)
         self.columns = ColumnRoom(self.db["crawl_columns"], self.display_uri)
         self.health = HealthRoom(self.db, self.display_uri)
         # Blocking pymongo calls made from the crawl run here, off the reactor thread, so fetching goes
@@ -106,8 +114,9 @@ class Store:
         client, uri, server = connect(uri, data_dir, socket_timeout_ms=socket_timeout_ms)
         db_name = db_name or config.database_name()
         search_path = config.data_dir(data_dir) / "search" / f"{db_name}.sqlite3"
+        bands_path = config.data_dir(data_dir) / "dedup" / f"{db_name}.sqlite3"
         try:
-            store = cls(client, db_name, uri, server, search_path)
+            store = cls(client, db_name, uri, server, search_path, bands_path)
         except BaseException:
             client.close()
             if server:
@@ -164,13 +173,14 @@ class Store:
         self._claim_derived(empty)
 
     def _claim_derived(self, empty: bool | None) -> None:
-        """A store that has no article yet has complete counters and search index from its first write on;
-        one that has articles but no counters (made by an older newscrawler) or no index here (another
-        machine's data directory) needs `db reindex` once (crawl and import run it themselves)."""
+        """A store that has no article yet has complete counters and indexes from its first write on; one that
+        has articles but no counters (made by an older newscrawler) or no index here (another machine's data
+        directory, or a version before the index) needs `db reindex` once (crawl and import run it themselves)."""
         store_id = self.meta.store_id()
         counters_ok = self.meta.counters_complete()
         search_ok = self.search.is_complete_for(store_id)
-        if counters_ok and search_ok:
+        bands_ok = self.bands.is_complete_for(store_id)
+        if counters_ok and search_ok and bands_ok:
             return
         if empty is None:
             # A count reads every document on the embedded server; this runs only while something is missing.
@@ -179,39 +189,61 @@ class Store:
             self.meta.set_counters_complete(True)
         if not search_ok:
             self.search.claim(store_id, complete=empty)
+        if not bands_ok:
+            no_fingerprints = empty and self.fingerprints.fingerprints.estimated_document_count() == 0
+            self.bands.claim(store_id, complete=no_fingerprints)
 
     def needs_reindex(self) -> list[str]:
-        """What is not whole yet: "counters", "search index" (empty when nothing is missing)."""
-        missing = []
-        if not self.meta.counters_complete():
-            missing.append("counters")
-        if not self.search.is_complete_for(self.meta.store_id()):
-            missing.append("search index")
-        return missing
-
-    def reindex(self, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-        """Recount every article and rebuild the search index from the articles, reading them a window of
-        publication dates at a time (flat memory; no count or sort over the collection)."""
-        started = time.monotonic()
-        total = self.articles.collection.estimated_document_count()
+        """What is not whole yet, as DERIVED names it (empty when nothing is missing)."""
         store_id = self.meta.store_id()
-        self.meta.set_counters_complete(False)
-        self.search.claim(store_id, complete=False)
-        self.search.clear()
-        self.search.claim(store_id, complete=False)
-        tally = Tally()
-        seen = 0
-        for docs in self._all_articles(total):
-            tally.add(facts_of(d) for d in docs)
-            self.search.write(docs)
-            seen += len(docs)
-            if progress and docs:
-                progress(f"{seen:,} of {total:,} articles")
-        self.counters.replace_all(tally)
-        self.meta.set_counters_complete(True)
-        self.search.optimize()
-        self.search.claim(store_id, complete=True)
-        return {"articles": seen, "seconds": round(time.monotonic() - started, 1)}
+        whole = {"counters": self.meta.counters_complete(), "search index": self.search.is_complete_for(store_id),
+                 "dedup index": self.bands.is_complete_for(store_id)}
+        return [name for name in DERIVED if not whole[name]]
+
+    def reindex(self, progress: Callable[[str], None] | None = None,
+                parts: Iterable[str] | None = None) -> dict[str, Any]:
+        """Rebuild the derived data `parts` names (all of DERIVED when None): recount every article and rebuild
+        the search index from the articles, reading them a window of publication dates at a time (flat memory; no
+        count or sort over the collection); rebuild the band index from the fingerprints."""
+        started = time.monotonic()
+        parts = set(DERIVED if parts is None else parts)
+        store_id = self.meta.store_id()
+        result: dict[str, Any] = {}
+        counters, search = "counters" in parts, "search index" in parts
+        if counters or search:
+            total = self.articles.collection.estimated_document_count()
+            if counters:
+                self.meta.set_counters_complete(False)
+            if search:
+                self.search.claim(store_id, complete=False)
+                self.search.clear()
+                self.search.claim(store_id, complete=False)
+            tally = Tally()
+            seen = 0
+            for docs in self._all_articles(total):
+                if counters:
+                    tally.add(facts_of(d) for d in docs)
+                if search:
+                    self.search.write(docs)
+                seen += len(docs)
+                if progress and docs:
+                    progress(f"{seen:,} of {total:,} articles")
+            if counters:
+                self.counters.replace_all(tally)
+                self.meta.set_counters_complete(True)
+            if search:
+                self.search.optimize()
+                self.search.claim(store_id, complete=True)
+            result["articles"] = seen
+        if "dedup index" in parts:
+            self.bands.claim(store_id, complete=False)
+            self.bands.clear()
+            self.bands.claim(store_id, complete=False)
+            result["fingerprints"] = self.fingerprints.rebuild_bands(
+                (lambda n: progress(f"{n:,} fingerprints")) if progress else None)
+            self.bands.claim(store_id, complete=True)
+        result["seconds"] = round(time.monotonic() - started, 1)
+        return result
 
     def _all_articles(self, total: int) -> Iterator[list[dict[str, Any]]]:
         """Every article, in lists of about REINDEX_WINDOW: undated ones, dates ahead of now, then windows of
@@ -278,6 +310,7 @@ class Store:
         self._writer.shutdown(wait=True)
         self._reader.shutdown(wait=True)
         self.search.close()
+        self.bands.close()
         self._close_client()
         if self.server:
             self.server.stop()

@@ -2,8 +2,10 @@
 (newscrawler.dedup.index.DedupIndex), plus the reads `db clusters` and the console need.
 
 `fingerprints` holds one small document per article (by canonical URL): its cluster, body hash, MinHash
-signature and LSH band keys. The band keys sit in a multikey index, so near-duplicate candidates are
-found by the database with one `$in` per batch and the crawler's memory does not grow with the store.
+signature and LSH band keys. Near-duplicate candidates are found through the band keys in the band index
+(store/bands.py: a SQLite file next to the data directory, derived from this collection, which the database's
+own multikey index cost 5-6 s of server CPU per 2,400 articles), so the crawler's memory does not grow with
+the store.
 `clusters` holds one document per story that appeared more than once: its canonical article and members.
 
 SecantusDB notes (see ../shared/notes/mongodb.md): only plain values and `$in` lists of plain values are
@@ -13,7 +15,7 @@ never through `"$members.url"` aggregation paths (they come back null).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,26 +25,31 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from newscrawler.dedup.index import cluster_view
+from newscrawler.store.bands import FP_FIELDS, BandIndex
 
-# What a candidate lookup needs back: never the full member lists or anything article-sized.
-FP_PROJECTION = {"cluster": 1, "bodyHash": 1, "bands": 1, "sig": 1, "nums": 1, "site": 1, "source": 1,
-                 "firstSeen": 1, "published": 1, "original": 1, "dedup": 1, "duplicateOf": 1}
-
-
-BAND_CHUNK_KEYS = 80
+# What a look-up by URL needs back: never the full member lists or anything article-sized.
+FP_PROJECTION = dict.fromkeys(FP_FIELDS, 1)
+# A flood of candidates (a short text whose band keys all come from a footer every page of a portal prints) is
+# cut at this many per key asked.
 MAX_CANDIDATES_PER_KEY = 5
+# Fingerprints `db reindex` reads at a time, walking `_id`.
+REBUILD_WINDOW = 2000
 
 
 class FingerprintRoom:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, bands: BandIndex | None = None):
+        """`bands`: the band index (Store.open puts it under the data directory); None gives a private temporary
+        one."""
         self.db = db
         self.fingerprints = db["fingerprints"]
         self.clusters = db["clusters"]
+        self.bands = bands if bands is not None else BandIndex()
 
     def ensure_indexes(self) -> None:
-        # Only _id and the band keys: every secondary index costs ~0.04 ms per article written on the
-        # embedded server, and exact copies are found through the band keys (see dedup/engine.py).
-        self.fingerprints.create_index([("bands", ASCENDING)], name="bands")
+        # Only _id: every secondary index costs ~0.04-0.07 ms per entry written on the embedded server; band keys
+        # are looked up in the band index (store/bands.py), which replaced the multikey index earlier versions made.
+        if "bands" in self.fingerprints.index_information():
+            self.fingerprints.drop_index("bands")
         self.clusters.create_index([("updatedAt", DESCENDING)], name="updatedAt")
         self.clusters.create_index([("members.url", ASCENDING)], name="members_url")
 
@@ -54,30 +61,17 @@ class FingerprintRoom:
             return {}
         return {d["_id"]: d for d in self.fingerprints.find({"_id": {"$in": wanted}}, FP_PROJECTION)}
 
-    def by_bands(self, key_groups: Iterable[list[int]], chunk_keys: int = BAND_CHUNK_KEYS,
+    def by_bands(self, key_groups: Iterable[list[int]],
                  max_per_key: int = MAX_CANDIDATES_PER_KEY) -> list[dict[str, Any]]:
-        """Fingerprints sharing a band key with any group (one group per article).
-
-        Not one `$in` for the whole batch: the embedded server re-checks every fetched document against
-        the whole `$in` list, so a query costs about (keys x hits); measured per query ~0.5 ms + 0.015 ms
-        per key + (0.015 ms x keys) per hit. Groups are packed into queries of about `chunk_keys` keys,
-        which keeps both the per-query and the per-hit cost small. A `limit` bounds a flood of hits (a
-        short text whose band keys all come from a footer every page of a portal prints)."""
+        """Fingerprints sharing a band key with any group (one group per article), from the band index; at most
+        `max_per_key` x its keys per group, so one article's flood does not crowd out another's candidates."""
         out: dict[str, dict[str, Any]] = {}
-        chunk: list[int] = []
         for group in key_groups:
-            chunk.extend(group)
-            if len(chunk) >= chunk_keys:
-                self._band_query(chunk, max_per_key, out)
-                chunk = []
-        if chunk:
-            self._band_query(chunk, max_per_key, out)
+            keys = list(dict.fromkeys(group))
+            if keys:
+                for d in self.bands.candidates(keys, max_per_key * len(keys)):
+                    out.setdefault(d["_id"], d)
         return list(out.values())
-
-    def _band_query(self, keys: list[int], max_per_key: int, out: dict[str, dict[str, Any]]) -> None:
-        wanted = list(dict.fromkeys(keys))
-        for d in self.fingerprints.find({"bands": {"$in": wanted}}, FP_PROJECTION).limit(max_per_key * len(wanted)):
-            out[d["_id"]] = d
 
     def cluster_canonicals(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         wanted = list(dict.fromkeys(ids))
@@ -96,6 +90,8 @@ class FingerprintRoom:
         added with $addToSet, so writing the same join twice (a re-run) changes nothing."""
         wc = pymongo.WriteConcern(w=1, j=True) if final else None
         fps = self.fingerprints.with_options(write_concern=wc)
+        # The band index first: what the database holds must be found there (see store/bands.py).
+        self.bands.add([*new, *changed])
         if new:
             # insert_many is ~2x an upsert on the embedded server; a URL another process stored meanwhile
             # (duplicate key) is replaced instead.
@@ -155,6 +151,20 @@ class FingerprintRoom:
     def cluster_of(self, url: str) -> str | None:
         doc = self.fingerprints.find_one({"_id": url}, {"cluster": 1})
         return doc["cluster"] if doc else None
+
+    def rebuild_bands(self, progress: Callable[[int], None] | None = None) -> int:
+        """Fill the (cleared) band index from every stored fingerprint, reading them a window of `_id` at a time
+        (flat memory); how many."""
+        n, last = 0, None
+        while True:
+            query = {"_id": {"$gt": last}} if last is not None else {}
+            docs = list(self.fingerprints.find(query, FP_PROJECTION).sort("_id", ASCENDING).limit(REBUILD_WINDOW))
+            if not docs:
+                return n
+            n += self.bands.add(docs)
+            last = docs[-1]["_id"]
+            if progress:
+                progress(n)
 
     def count(self) -> dict[str, int]:
         return {"fingerprints": self.fingerprints.count_documents({}),

@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import tempfile
-import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from newscrawler.store.derived import DerivedIndex
 from newscrawler.store.filters import ArticleFilter
 
 # Bump when the tokenisation or the tables change: an index of another version is rebuilt by `db reindex`.
@@ -56,7 +54,6 @@ BARRIER = "ǁ"
 _BREAKS = "\n。！？；：，、…．.!?;:,“”‘’\"（）()《》〈〉「」『』【】[]"
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (rid INTEGER PRIMARY KEY, url TEXT NOT NULL UNIQUE, site TEXT, script TEXT,
                                  source TEXT, editor TEXT);
 CREATE INDEX IF NOT EXISTS docs_site ON docs (site, rid);
@@ -134,68 +131,12 @@ def rid_bounds(since: datetime | None, until: datetime | None) -> tuple[int | No
     return lo, hi
 
 
-class SearchIndex:
-    """One SQLite file; a connection per thread (the console answers on several)."""
+class SearchIndex(DerivedIndex):
+    """The search index's SQLite file (newscrawler/store/derived.py: which store it belongs to, connections)."""
 
-    def __init__(self, path: str | Path | None = None):
-        if path is None:
-            # A Store made without a data directory (tests): a private file, removed on close.
-            self._tmp = tempfile.TemporaryDirectory(prefix="newscrawler-search-")
-            path = Path(self._tmp.name) / "search.sqlite3"
-        else:
-            self._tmp = None
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        with self._conn() as conn:
-            conn.executescript(SCHEMA)
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    # -- state ----------------------------------------------------------------------------------------
-
-    def meta(self) -> dict[str, str]:
-        return dict(self._conn().execute("SELECT key, value FROM meta"))
-
-    def is_complete_for(self, store_id: str) -> bool:
-        """True when this index holds every article of the store `store_id` (built from empty, or rebuilt)."""
-        meta = self.meta()
-        return (meta.get("store") == store_id and meta.get("complete") == "1"
-                and meta.get("version") == FORMAT_VERSION)
-
-    def claim(self, store_id: str, *, complete: bool) -> None:
-        """Make this the (empty) index of `store_id`; `complete` says it holds every article from now on."""
-        meta = self.meta()
-        if meta.get("store") != store_id or meta.get("version") != FORMAT_VERSION:
-            self.clear()
-        with self._conn() as conn:
-            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                             [("store", store_id), ("version", FORMAT_VERSION), ("complete", "1" if complete else "0")])
-
-    def mark_incomplete(self) -> None:
-        with self._conn() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '0')")
+    SCHEMA = SCHEMA
+    FORMAT_VERSION = FORMAT_VERSION
+    NAME = "search"
 
     def clear(self) -> None:
         conn = self._conn()

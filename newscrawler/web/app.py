@@ -170,10 +170,10 @@ class Console:
                                                                       store_uri=self.store.display_uri), status)
 
     def missing(self) -> list[str]:
-        """What the counters and search index lack (asked at most every 30 s)."""
+        """What the counters and search index lack (asked at most every 30 s; the dedup index is not the console's)."""
         at, missing = self._state
         if time.monotonic() - at > 30:
-            missing = self.store.needs_reindex()
+            missing = [m for m in self.store.needs_reindex() if m != "dedup index"]
             self._state = (time.monotonic(), missing)
         return missing
 
