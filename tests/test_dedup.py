@@ -125,20 +125,20 @@ def test_short_bodies_only_match_exactly(dedup):
     assert [d.kind for d in ds] == ["none", "none"]
 
 
-def test_candidates_come_from_the_band_index_which_reindex_rebuilds(store, monkeypatch):
+def test_candidates_come_from_the_band_index_which_reindex_rebuilds(store):
     """Band keys are looked up in the band index (a SQLite file derived from `fingerprints`), not in the database.
     An index that belongs to another store (another data directory, an older version) is emptied and reported
-    missing; `reindex` rebuilds it from the fingerprints a window at a time, and copies are found again."""
-    from newscrawler.store import fingerprints
-
+    missing; `reindex` rebuilds it (the stored articles' fingerprints) and copies are found again."""
     dedup = Deduplicator(store.fingerprints)
-    dedup.process([art(f"http://dahe.cn/o/{i}.html", OTHER + f"第{i}期") for i in range(7)]
-                  + [art("http://dahe.cn/a/1.html", STORY)])
+    items = [art(f"http://dahe.cn/o/{i}.html", OTHER + f"第{i}期", datePublished=f"2024-03-{i + 1:02d}T08:00:00+08:00")
+             for i in range(7)] + [art("http://dahe.cn/a/1.html", STORY)]
+    for item, decision in zip(items, dedup.process(items), strict=True):
+        item.update(decision.fields())
+    store.articles.write(items)
     assert "bands" not in store.fingerprints.fingerprints.index_information()
     assert store.bands.size() == 8
     store.bands.claim("another store", complete=True)
     assert store.bands.size() == 0 and store.needs_reindex() == ["dedup index"]
-    monkeypatch.setattr(fingerprints, "REBUILD_WINDOW", 3)
     assert store.reindex(parts=store.needs_reindex())["fingerprints"] == 8
     assert store.needs_reindex() == [] and store.bands.size() == 8
     [d] = dedup.process([art("http://hnr.cn/b/2.html", STORY, site="hnr")])

@@ -202,50 +202,46 @@ class Store:
 
     def reindex(self, progress: Callable[[str], None] | None = None,
                 parts: Iterable[str] | None = None) -> dict[str, Any]:
-        """Rebuild the derived data `parts` names (all of DERIVED when None): recount every article and rebuild
-        the search index from the articles, reading them a window of publication dates at a time (flat memory; no
-        count or sort over the collection); rebuild the band index from the fingerprints."""
+        """Rebuild the derived data `parts` names (all of DERIVED when None) in one pass over the articles, a
+        window of publication dates at a time (flat memory; no count or sort over the collection): recount them,
+        index their text, and put their fingerprints (looked up by `_id`, which the embedded server answers from
+        its index: a walk of `fingerprints` itself would be a scan and a sort per window) in the band index."""
         started = time.monotonic()
         parts = set(DERIVED if parts is None else parts)
+        counters, search, bands = "counters" in parts, "search index" in parts, "dedup index" in parts
         store_id = self.meta.store_id()
-        result: dict[str, Any] = {}
-        counters, search = "counters" in parts, "search index" in parts
-        if counters or search:
-            total = self.articles.collection.estimated_document_count()
+        total = self.articles.collection.estimated_document_count()
+        if counters:
+            self.meta.set_counters_complete(False)
+        for index, wanted in ((self.search, search), (self.bands, bands)):
+            if wanted:
+                index.claim(store_id, complete=False)
+                index.clear()
+                index.claim(store_id, complete=False)
+        tally = Tally()
+        seen = fingerprints = 0
+        fields = REINDEX_FIELDS if counters or search else {"canonicalUrl": 1, "_id": 0}
+        for docs in self._all_articles(total, fields):
             if counters:
-                self.meta.set_counters_complete(False)
+                tally.add(facts_of(d) for d in docs)
             if search:
-                self.search.claim(store_id, complete=False)
-                self.search.clear()
-                self.search.claim(store_id, complete=False)
-            tally = Tally()
-            seen = 0
-            for docs in self._all_articles(total):
-                if counters:
-                    tally.add(facts_of(d) for d in docs)
-                if search:
-                    self.search.write(docs)
-                seen += len(docs)
-                if progress and docs:
-                    progress(f"{seen:,} of {total:,} articles")
-            if counters:
-                self.counters.replace_all(tally)
-                self.meta.set_counters_complete(True)
-            if search:
-                self.search.optimize()
-                self.search.claim(store_id, complete=True)
-            result["articles"] = seen
-        if "dedup index" in parts:
-            self.bands.claim(store_id, complete=False)
-            self.bands.clear()
-            self.bands.claim(store_id, complete=False)
-            result["fingerprints"] = self.fingerprints.rebuild_bands(
-                (lambda n: progress(f"{n:,} fingerprints")) if progress else None)
+                self.search.write(docs)
+            if bands:
+                fingerprints += self.fingerprints.add_to_bands(d["canonicalUrl"] for d in docs)
+            seen += len(docs)
+            if progress and docs:
+                progress(f"{seen:,} of {total:,} articles")
+        if counters:
+            self.counters.replace_all(tally)
+            self.meta.set_counters_complete(True)
+        if search:
+            self.search.optimize()
+            self.search.claim(store_id, complete=True)
+        if bands:
             self.bands.claim(store_id, complete=True)
-        result["seconds"] = round(time.monotonic() - started, 1)
-        return result
+        return {"articles": seen, "fingerprints": fingerprints, "seconds": round(time.monotonic() - started, 1)}
 
-    def _all_articles(self, total: int) -> Iterator[list[dict[str, Any]]]:
+    def _all_articles(self, total: int, fields: dict[str, int]) -> Iterator[list[dict[str, Any]]]:
         """Every article, in lists of about REINDEX_WINDOW: undated ones, dates ahead of now, then windows of
         the date index walking back, each sized from the last one's density (an empty one doubles, up to
         30 days), until `total` were seen."""
@@ -253,14 +249,14 @@ class Store:
         now = datetime.now(UTC)
         seen = 0
         for query in ({"datePublished": None}, {"datePublished": {"$gte": now}}):
-            docs = list(coll.find(query, REINDEX_FIELDS))
+            docs = list(coll.find(query, fields))
             seen += len(docs)
             yield docs
         end, span = now, timedelta(days=1)
         oldest = datetime(1800, 1, 1, tzinfo=UTC)
         while seen < total and end > oldest:
             start = max(end - span, oldest)
-            docs = list(coll.find({"datePublished": {"$gte": start, "$lt": end}}, REINDEX_FIELDS))
+            docs = list(coll.find({"datePublished": {"$gte": start, "$lt": end}}, fields))
             seen += len(docs)
             yield docs
             factor = 2.0 if not docs else min(2.0, max(0.25, REINDEX_WINDOW / len(docs)))

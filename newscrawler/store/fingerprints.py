@@ -15,7 +15,7 @@ never through `"$members.url"` aggregation paths (they come back null).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,8 +32,7 @@ FP_PROJECTION = dict.fromkeys(FP_FIELDS, 1)
 # A flood of candidates (a short text whose band keys all come from a footer every page of a portal prints) is
 # cut at this many per key asked.
 MAX_CANDIDATES_PER_KEY = 5
-# Fingerprints `db reindex` reads at a time, walking `_id`.
-REBUILD_WINDOW = 2000
+IN_CHUNK = 100
 
 
 class FingerprintRoom:
@@ -152,19 +151,12 @@ class FingerprintRoom:
         doc = self.fingerprints.find_one({"_id": url}, {"cluster": 1})
         return doc["cluster"] if doc else None
 
-    def rebuild_bands(self, progress: Callable[[int], None] | None = None) -> int:
-        """Fill the (cleared) band index from every stored fingerprint, reading them a window of `_id` at a time
-        (flat memory); how many."""
-        n, last = 0, None
-        while True:
-            query = {"_id": {"$gt": last}} if last is not None else {}
-            docs = list(self.fingerprints.find(query, FP_PROJECTION).sort("_id", ASCENDING).limit(REBUILD_WINDOW))
-            if not docs:
-                return n
-            n += self.bands.add(docs)
-            last = docs[-1]["_id"]
-            if progress:
-                progress(n)
+    def add_to_bands(self, urls: Iterable[str]) -> int:
+        """Put the stored fingerprints of these canonical URLs in the band index (`db reindex`); how many."""
+        wanted = list(dict.fromkeys(urls))
+        # Short `$in` lists: the embedded server re-checks each document found against every value asked for.
+        return sum(self.bands.add(self.fingerprints.find({"_id": {"$in": wanted[i:i + IN_CHUNK]}}, FP_PROJECTION))
+                   for i in range(0, len(wanted), IN_CHUNK))
 
     def count(self) -> dict[str, int]:
         return {"fingerprints": self.fingerprints.count_documents({}),
