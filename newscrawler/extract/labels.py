@@ -256,3 +256,18 @@ def bare_names(line: str) -> list[str]:
 
 # A cheap pre-filter: lines without any of these cannot hold a label, a date or a credit.
 MAY_HOLD_LABEL = re.compile(r"[:：︰/／丨|｜（(【\[]|\d|记者|記者|作者|编辑|編輯|由|By\b|by\b")
+
+
+def _bare(group: str) -> str:
+    """A "(?:a|b)" group's alternatives, "a|b"."""
+    return group[3:-1] if group.startswith("(?:") and group.endswith(")") else group
+
+
+# Every word one of the field readers above needs before it can match (the labels and the _HINT words,
+# "By"/"by", the slash of SLASH_BYLINE): one search spares a line all of them. Four in five lines around
+# a headline hold none (57,800 lines on the replay). One flat alternation of words, each opening with a
+# literal, so the regex engine skips to where one could start (wrapped in groups, the words were tried
+# at every position: 9.5 µs on a 50-character line without any, against 1.1).
+HOLDS_FIELD_WORD = re.compile("|".join(_bare(p) for p in (
+    PUB_LABELS, MOD_LABELS, SOURCE_LABELS, _AUTHOR_HINT.pattern, _EDITOR_HINT.pattern, _REPORTER_HINT.pattern,
+    _NAME_FIRST_HINT.pattern, "By|BY|by", "/|／")))
