@@ -43,6 +43,11 @@ _NEG = re.compile(r"comment|footer|foot|sidebar|side|related|recommend|share|soc
                   r"keyword|author-info|caption|byline|meta", re.I)
 _POS = re.compile(r"article|content|body|text|entry|main|story|post|detail|news|zoom|editor|"
                   r"con\b|cont\b|txt|正文", re.I)
+# The same words for lower-cased ASCII class names, without IGNORECASE: every word then opens with a plain
+# literal and the regex engine skips to where one could start (_NEG searched 4.5–12 µs a class name with
+# IGNORECASE, 0.5–1.5 µs so). \bad\b is written ad(?<!\wad)\b: the same test, literal first.
+_NEG_LOWER = re.compile(_NEG.pattern.replace(r"\bad\b", r"ad(?<!\wad)\b"))
+_POS_LOWER = re.compile(_POS.pattern)
 # Lines that are boilerplate wherever they appear.
 BOILER = re.compile(
     r"^(?:.{0,12}(?:免责声明|免責聲明|版权声明|版權聲明|版权所有|版權所有|Copyright|©|All rights reserved|"
@@ -234,10 +239,13 @@ def _class_weight(el: etree._Element) -> float:
     s = (el.get("class") or "") + " " + (el.get("id") or "")
     if not s.strip():
         return 0.0
+    neg, pos = _NEG, _POS
+    if s.isascii():  # as good as always; IGNORECASE on ASCII is lower-casing it
+        s, neg, pos = s.lower(), _NEG_LOWER, _POS_LOWER
     w = 0.0
-    if _NEG.search(s):
+    if neg.search(s):
         w -= 25
-    if _POS.search(s):
+    if pos.search(s):
         w += 25
     return w
 
