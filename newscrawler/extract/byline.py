@@ -28,7 +28,7 @@ def scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
     for group, suffix in ((near, ""), (rest, "_far")):
         for i in group:
             t = all_blocks[i].text
-            if len(t) > 300 or (suffix and not labels.MAY_HOLD_LABEL.search(t)):
+            if len(t) > 300 or (suffix and not labels.may_hold_label(t)):
                 continue  # far from the headline only lines with a label, a date or a credit matter
             # A label alone in its cell, with the value in the next one.
             if len(t) <= 8 and _ENDS_WITH_COLON.search(t) and i + 1 < len(all_blocks):
