@@ -276,7 +276,7 @@ class Found:
     link_density: float
 
 
-def _other_entry(all_blocks: list[Block], outer: list[int] | None, inner: list[int] | None,
+def _other_entry(all_blocks: list[Block], outer: tuple[int, int] | None, inner: tuple[int, int] | None,
                  is_header: Callable[[str], bool]) -> bool:
     if not outer or not inner:
         return False
@@ -290,17 +290,30 @@ def _other_entry(all_blocks: list[Block], outer: list[int] | None, inner: list[i
 @dataclass
 class _Tally:
     """Per element: score from the text blocks it holds (itself and as parent), the index of its first
-    scored block, value (good text minus furniture, whole subtree), block span, text and link totals."""
+    scored block, and the sums of its whole subtree: text and link totals, value (good text minus
+    furniture), block span."""
     scores: dict = field(default_factory=dict)
     first: dict = field(default_factory=dict)
-    value: dict = field(default_factory=dict)
-    span: dict = field(default_factory=dict)
-    totals: dict = field(default_factory=dict)
+    # element → [chars, linked chars, value, first block, last block] of its subtree, for every element
+    # holding a block and their ancestors (one list, not three dictionaries: a fifth of the tally's time).
+    sums: dict = field(default_factory=dict)
     parent: dict = field(default_factory=dict)  # element → its parent, for every element holding a block
     class_weights: dict = field(default_factory=dict)
 
+    def totals(self, el: etree._Element) -> tuple[int, int]:
+        s = self.sums.get(el)
+        return (s[0], s[1]) if s is not None else (1, 0)
+
+    def value(self, el: etree._Element) -> float:
+        s = self.sums.get(el)
+        return s[2] if s is not None else 0.0
+
+    def span(self, el: etree._Element) -> tuple[int, int] | None:
+        s = self.sums.get(el)
+        return (s[3], s[4]) if s is not None else None
+
     def weighted(self, el: etree._Element) -> float:
-        total, linked = self.totals.get(el, (1, 0))
+        total, linked = self.totals(el)
         weight = self.class_weights.get(el)
         if weight is None:
             weight = self.class_weights[el] = _class_weight(el)
@@ -379,9 +392,6 @@ def _subtree_totals(t: _Tally, own: dict[etree._Element, list]) -> None:
         sums = acc.get(el)
         if sums is None:
             continue
-        t.totals[el] = [sums[0], sums[1]]
-        t.value[el] = sums[2]
-        t.span[el] = [sums[3], sums[4]]
         p = parent[el]
         if p is None:
             continue
@@ -392,8 +402,11 @@ def _subtree_totals(t: _Tally, own: dict[etree._Element, list]) -> None:
             up[0] += sums[0]
             up[1] += sums[1]
             up[2] += sums[2]
-            up[3] = min(up[3], sums[3])
-            up[4] = max(up[4], sums[4])
+            if sums[3] < up[3]:
+                up[3] = sums[3]
+            if sums[4] > up[4]:
+                up[4] = sums[4]
+    t.sums = acc  # complete: every element's children came before it
 
 
 def _pick(t: _Tally, anchor: int) -> tuple[etree._Element, float]:
@@ -428,15 +441,15 @@ def _grow(best: etree._Element, t: _Tally, all_blocks: list[Block],
     ancestor (up to 3 levels: wrappers that add nothing are skipped) adds more article text than
     furniture, and stop at another entry's header (the next blog post or forum reply)."""
     while True:
-        up, target, cur = best.getparent(), None, t.value.get(best, 0.0)
+        up, target, cur = best.getparent(), None, t.value(best)
         for _ in range(3):
             if up is None or up.tag in ("body", "html"):
                 break
-            if t.value.get(up, 0.0) > cur + 0.5:
+            if t.value(up) > cur + 0.5:
                 target = up
                 break
             up = up.getparent()
-        if target is None or _other_entry(all_blocks, t.span.get(target), t.span.get(best), is_header):
+        if target is None or _other_entry(all_blocks, t.span(target), t.span(best), is_header):
             return best
         best = target
 
@@ -458,7 +471,7 @@ def _collect(members: set[etree._Element], t: _Tally, all_blocks: list[Block]) -
     "most popular" lists, share bars. Single short lines (subheadings) and unlinked lists stay."""
     chosen = []
     # A subtree's blocks are contiguous: only the members' index ranges need looking at.
-    indices = sorted({i for m in members if m in t.span for i in range(t.span[m][0], t.span[m][1] + 1)})
+    indices = sorted({i for m in members if (sp := t.span(m)) for i in range(sp[0], sp[1] + 1)})
     for i in indices:
         b = all_blocks[i]
         furniture = False
@@ -468,9 +481,9 @@ def _collect(members: set[etree._Element], t: _Tally, all_blocks: list[Block]) -
                 if not furniture:
                     chosen.append(b)
                 break
-            sp = t.span.get(anc)
-            if sp and sp[1] > sp[0] and t.value.get(anc, 0.0) < 0:
-                t_all, t_link = t.totals.get(anc, (1, 0))
+            sp = t.span(anc)
+            if sp and sp[1] > sp[0] and t.value(anc) < 0:
+                t_all, t_link = t.totals(anc)
                 furniture = furniture or t_link >= 0.25 * t_all
             anc = t.parent[anc]
     return chosen
@@ -488,7 +501,7 @@ def find_main(all_blocks: list[Block], anchor: int = -1,
     best, best_score = _pick(t, anchor)
     best = _grow(best, t, all_blocks, is_header)
     chosen = _collect(_members(best, best_score, t), t, all_blocks)
-    total, linked = t.totals.get(best, [1, 0])
+    total, linked = t.totals(best)
     return Found(best, chosen, linked / max(total, 1))
 
 
