@@ -11,6 +11,9 @@ from newscrawler.extract.dates import parse_date
 from newscrawler.extract.metadata import Meta
 
 _ENDS_WITH_COLON = re.compile(r"[:：︰]\s*$")
+# The byline sits under the headline, sometimes just above it. Nearest first (a line above after the one
+# below at the same distance): a comment's date further down must not beat the byline just above.
+_NEAR = sorted(range(-3, 25), key=lambda off: abs(off) + (0.5 if off < 0 else 0))
 
 
 def scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
@@ -19,45 +22,43 @@ def scan_labels(all_blocks: list[Block], start: int, tz: str | None) -> dict:
     Keys ending in "_far" come from the rest of the page and rank below in-body credits."""
     found: dict = {}
     begin = max(start, 0)
-    # The byline sits under the headline, sometimes just above it.
-    # Nearest first: a comment's date further down must not beat the byline just above the headline.
-    after = list(range(begin, min(len(all_blocks), begin + 25)))
-    before = list(range(begin - 1, max(begin - 4, -1), -1))
-    near = sorted(after + before, key=lambda i: abs(i - begin) + (0.5 if i < begin else 0))
-    rest = [i for i in range(len(all_blocks)) if i < begin - 3 or i >= begin + 25]
+    n = len(all_blocks)
+    near = [i for off in _NEAR if 0 <= (i := begin + off) < n]
+    rest = [*range(begin - 3), *range(begin + 25, n)]
     for group, suffix in ((near, ""), (rest, "_far")):
         for i in group:
             t = all_blocks[i].text
-            if len(t) > 300 or (suffix and not labels.MAY_HOLD_LABEL.search(t)):
+            if len(t) > 300 or (suffix and not labels.may_hold_label(t)):
                 continue  # far from the headline only lines with a label, a date or a credit matter
             # A label alone in its cell, with the value in the next one.
             if len(t) <= 8 and _ENDS_WITH_COLON.search(t) and i + 1 < len(all_blocks):
                 t = t + " " + all_blocks[i + 1].text[:80]
-            if "pub" not in found and "pub_far" not in found:
+            field = labels.HOLDS_FIELD_WORD.search(t) is not None  # else only a bare name or date can be here
+            if field and "pub" not in found and "pub_far" not in found:
                 p = labels.pubdate_in(t, tz)
                 if p:
                     found["pub" + suffix] = p
-            if "mod" not in found and "mod_far" not in found:
+            if field and "mod" not in found and "mod_far" not in found:
                 p = labels.moddate_in(t, tz)
                 if p:
                     found["mod" + suffix] = p
-            if "source" not in found:
+            if field and "source" not in found:
                 v = labels.source_in(t)
                 if v:
                     found["source"] = v
             if "authors" not in found and "authors_far" not in found and ("authors_long" not in found or not suffix
                                                                           or len(t) <= 100):
-                a = labels.authors_in(t)
+                a = labels.authors_in(t) if field else []
                 if not a and not suffix and 0 < i - begin <= 3 and start >= 0 and not all_blocks[i].link:
                     a = labels.bare_names(t)  # a name alone under the headline
                 if a:
                     # A credit inside a long paragraph is the quoted story's, not this page's byline.
                     found["authors" + ("_long" if len(t) > 100 else suffix)] = a
-            if "editor" not in found:
+            if field and "editor" not in found:
                 e = labels.editor_in(t)
                 if e:
                     found["editor"] = e
-            if not suffix and "authors" not in found and len(t) <= 30:
+            if field and not suffix and "authors" not in found and len(t) <= 30:
                 m = labels.SLASH_BYLINE.match(t)
                 if m:
                     found["authors"] = labels.split_names(m.group("a"))

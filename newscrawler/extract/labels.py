@@ -11,6 +11,13 @@ import re
 from newscrawler.extract.dates import ParsedDate, parse_date
 
 _COLON = r"\s*[:：︰]\s*"
+
+
+def _bare(group: str) -> str:
+    """A "(?:a|b)" group's alternatives, "a|b": searched for in one flat alternation of words that each open
+    with a literal, the regex engine skips to where one could start; wrapped in groups, every word is tried
+    at every position (9.5 µs on a 50-character line without any, against 1.1)."""
+    return group[3:-1] if group.startswith("(?:") and group.endswith(")") else group
 SOURCE_LABELS = (r"(?:信息来源|文章来源|新闻来源|稿件来源|本文来源|信息來源|文章來源|新聞來源|本文來源|"
                  r"来源于|來源於|来源|來源|稿源|出处|出處|Source)")
 PUB_LABELS = (r"(?:发布时间|發佈時間|發布時間|发表时间|發表時間|发布日期|發佈日期|發布日期|"
@@ -210,7 +217,11 @@ META_LINE = re.compile(
     r"|^[【\[(（]\s*" + EDITOR_LABELS + r"\s*[:：︰]")
 
 
-_ANY_FIELD = re.compile("(?:" + "|".join([SOURCE_LABELS, PUB_LABELS, MOD_LABELS, AUTHOR_LABELS]) + r")\s*[:：︰]")
+# Flat (see _bare): 13.8 µs on a 96-character line with a colon, 1 µs flat. The one label that opens with a
+# lookbehind has it moved behind its literal: the same test.
+_ANY_FIELD = re.compile("(?:" + "|".join(_bare(p) for p in (
+    SOURCE_LABELS, PUB_LABELS, MOD_LABELS,
+    AUTHOR_LABELS.replace(r"(?<![\u4e00-\u9fff])文", r"文(?<![\u4e00-\u9fff]文)"))) + r")\s*[:：︰]")
 
 
 # English bylines: "By Sean Martin", "By HNN Staff | November 18, 2019 at 2:26 PM", "Published 4:00 am …".
@@ -254,5 +265,20 @@ def bare_names(line: str) -> list[str]:
     return [n for n in re.split(r"\s*[、，,]\s*", line.strip()) if n]
 
 
-# A cheap pre-filter: lines without any of these cannot hold a label, a date or a credit.
-MAY_HOLD_LABEL = re.compile(r"[:：︰/／丨|｜（(【\[]|\d|记者|記者|作者|编辑|編輯|由|By\b|by\b")
+# A cheap pre-filter: lines without any of these cannot hold a label, a date or a credit. Two searches:
+# the characters as one class (the engine skips to them), then the words (flat): 3.5 µs on a 96-character
+# line without any, against 6 for one alternation of both.
+_LABEL_CHAR = re.compile(r"[:：︰/／丨|｜（(【\[\d]")
+_LABEL_WORD = re.compile(r"记者|記者|作者|编辑|編輯|由|By\b|by\b")
+
+
+def may_hold_label(line: str) -> bool:
+    return _LABEL_CHAR.search(line) is not None or _LABEL_WORD.search(line) is not None
+
+
+# Every word one of the field readers above needs before it can match (the labels and the _HINT words,
+# "By"/"by", the slash of SLASH_BYLINE): one search spares a line all of them. Four in five lines around
+# a headline hold none (57,800 lines on the replay). Flat (see _bare).
+HOLDS_FIELD_WORD = re.compile("|".join(_bare(p) for p in (
+    PUB_LABELS, MOD_LABELS, SOURCE_LABELS, _AUTHOR_HINT.pattern, _EDITOR_HINT.pattern, _REPORTER_HINT.pattern,
+    _NAME_FIRST_HINT.pattern, "By|BY|by", "/|／")))

@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from newscrawler.extract.article import Image
-from newscrawler.extract.content import Block, clean_text, text_len, text_of
+from newscrawler.extract.content import HAN_ROWS, Block, clean_text, count_in_rows, text_len, text_of
 from newscrawler.extract.metadata import Meta
 
 if TYPE_CHECKING:
@@ -120,7 +120,6 @@ def images(container: etree._Element | None, url: str) -> list[Image]:
 
 _LANG_CODE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{2,8})*$")
 # Counted as what is left after removing everything else: half the time of counting findall()'s matches.
-_NOT_HAN = re.compile(r"[^\u4e00-\u9fff]+")
 _NOT_KANA = re.compile(r"[^\u3040-\u30ff]+")
 
 
@@ -128,7 +127,7 @@ def language(meta: Meta, body: str, profile: PortalProfile | None) -> str | None
     """Chinese text says so itself; else the page's declared language (when it is a language code —
     pages write charsets there too), else the profile's, else English for plain-ASCII text."""
     sample = body[:2000]
-    if sample and len(_NOT_HAN.sub("", sample)) > len(sample) * 0.2:
+    if sample and count_in_rows(sample, HAN_ROWS) > len(sample) * 0.2:
         return "ja" if len(_NOT_KANA.sub("", sample)) > len(sample) * 0.05 else "zh"
     m = _LANG_CODE.match((meta.lang or "").split(",")[0].strip().lower())
     if m and m.group(1) not in ("utf", "gbk", "big", "iso"):
