@@ -8,7 +8,8 @@ Prints, for each crawler process, wall time, pages/s, CPU seconds and peak RSS; 
 the CPU seconds of the embedded database server over the crawl (a separate process: its pid from
 db/server.json, its CPU time from /proc), and the full pipeline's CPU and wall time as ratios of the bare
 fetch's. Both crawlers are timed the same way: wall time from before their first import to the end of the
-crawl, CPU time of the whole process (interpreter start-up and imports included).
+crawl, CPU time of the whole process (interpreter start-up and imports included) and, for `newscrawler crawl`, of
+its extraction process (shown apart too).
 --archive-cost adds a `newscrawler crawl` with the raw-page archive switched off (NEWSCRAWLER_ARCHIVE=0, its own
 data directory and database server), the CPU seconds of both crawls, the archive's bytes per article and the
 machine's load average around the runs.
@@ -119,7 +120,9 @@ def pipeline_main(proxy: str, data_dir: str, out: str, monitors: bool = True) ->
         settings.EXTENSIONS = {**settings.EXTENSIONS, "newscrawler.monitors.extension.PortalHealth": None}
     code = main(["--data-dir", data_dir, "crawl", "--replay", proxy, "--log-level", "WARNING"])
     elapsed = time.perf_counter() - t0
-    cpu = cpu_seconds(resource.getrusage(resource.RUSAGE_SELF))
+    # The crawl's extraction process is this process's child, waited for when the crawl ends.
+    worker_cpu = cpu_seconds(resource.getrusage(resource.RUSAGE_CHILDREN))
+    cpu = cpu_seconds(resource.getrusage(resource.RUSAGE_SELF)) + worker_cpu
     log = sorted((Path(data_dir) / "logs").glob("crawl-*.log"))[-1].read_text()
     from newscrawler.store import Store
 
@@ -127,7 +130,8 @@ def pipeline_main(proxy: str, data_dir: str, out: str, monitors: bool = True) ->
         run = store.runs.last()
         stored = store.articles.count()
     Path(out).write_text(json.dumps({
-        "pages": run["pagesFetched"], "seconds": elapsed, "cpu": cpu, "exit": code, "stored": stored,
+        "pages": run["pagesFetched"], "seconds": elapsed, "cpu": cpu, "worker_cpu": worker_cpu, "exit": code,
+        "stored": stored,
         "monitors_cpu": (run.get("health") or {}).get("cpuSeconds"),
         "new": run["articles"]["new"], "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "log_errors": len(re.findall(r"\] ERROR:", log))}))
@@ -260,6 +264,8 @@ def main() -> None:
         total = r["cpu"] + (db_cpu or 0)
         print(f"{name:<30}{r['pages']:>7}{r['seconds']:>8.1f}{r['pages'] / r['seconds']:>9.1f}{r['cpu']:>8.2f}"
               f"{(f'{db_cpu:.2f}' if db_cpu is not None else '-'):>10}{total:>13.2f}{r['rss_mib']:>14.0f}")
+    if pipe.get("worker_cpu"):
+        print(f"{'  of which extraction process':<30}{'':>7}{'':>8}{'':>9}{pipe['worker_cpu']:>8.2f}")
     if db_rss:
         print(f"{'  + embedded db server':<30}{'':>7}{'':>8}{'':>9}{'':>8}{'':>10}{'':>13}{db_rss:>14.0f}")
     pipe_cpu = pipe["cpu"] + (pipe.get("db_cpu") or 0)

@@ -78,9 +78,15 @@ EXTENSIONS = {
     # The garbage collector's thresholds for the crawl (NEWSCRAWLER_GC_THRESHOLD): with Python's own it took ~9 %
     # of the crawler's CPU, with these ~3 %.
     "newscrawler.extensions.collector.CollectorPace": 0,
+    # Article pages are extracted in a process of their own, on the second core (NEWSCRAWLER_EXTRACT_PROCESS).
+    "newscrawler.extensions.extraction.ExtractionProcess": 0,
 }
 # gc.set_threshold while the engine runs (extensions/collector.py; Python's own: 700, 10, 10).
 NEWSCRAWLER_GC_THRESHOLD = [10000, 20, 20]
+# extract() in a worker process (extensions/extraction.py); false: in the crawler itself. A page the worker spends
+# longer than NEWSCRAWLER_EXTRACT_TIMEOUT seconds on is recorded as failed and the worker replaced.
+NEWSCRAWLER_EXTRACT_PROCESS = True
+NEWSCRAWLER_EXTRACT_TIMEOUT = 120
 
 # Storage: MONGO_URI empty → the embedded server under NEWSCRAWLER_DATA_DIR (both also read from the
 # environment by newscrawler.config when the CLI starts the crawl).

@@ -246,6 +246,9 @@ def test_a_run_whose_database_hangs_is_stopped_at_once_after_its_deadline_and_gr
              # The store's watch would notice the frozen server within 3 s and end the run with 3 (tested in
              # test_faults_store): off here, so the close hangs as it would on a server that still answers pings.
              "-s", "STORE_HEARTBEAT=0", "-s", "NEWSCRAWLER_IGNORE_POLITENESS=1",
+             # Nor may a write's own timeout (10 s) end it first: a crawl that froze the server 2 s in would see
+             # its batch write fail at 12 s, before the 15 s deadline, and stop with 3.
+             "-s", "STORE_SOCKET_TIMEOUT_MS=60000",
              "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
         started = time.monotonic()

@@ -20,6 +20,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from newscrawler import signals
+from newscrawler.extensions.extraction import WorkerLost, extract_page
 from newscrawler.extract import Article, ExtractionError, extract, merge_pages
 from newscrawler.normalise.urls import canonical_url
 from newscrawler.profiles import PortalProfile, ProfileError, load_profiles, profile_for_url, select_profiles
@@ -118,7 +119,7 @@ class PortalSpider(scrapy.Spider):
         page of its portal is parsed as one, any other page as a listing page."""
         profile = self._profile(response)
         if profile is not None and profile.is_article_url(response.url):
-            return self.parse_article(response)
+            return self.parse_article_in_place(response)
         return self.parse_listing(response)
 
     def _profile(self, response: Response) -> PortalProfile | None:
@@ -165,19 +166,52 @@ class PortalSpider(scrapy.Spider):
         if kind == "column" and later and page + 1 < profile.max_pages_per_column:
             yield self._listing(profile, later[0][1], "column", later[0][0], column, later[1:MAX_LATER_PAGES + 1])
 
-    def parse_article(self, response: Response):
-        profile = self._profile_or_skip(response)
+    async def parse_article(self, response: Response):
+        """An article page or one of its continuation pages, extracted in the crawl's extraction process
+        (newscrawler/extensions/extraction.py; in this process when there is none)."""
+        profile = self._article_profile(response)
         if profile is None:
             return
-        site = profile.site
-        self.crawler.stats.inc_value(f"portal/{site}/article_pages")
+        try:
+            article = await extract_page(self.crawler, response.body, response.url, _headers(response), profile)
+        except WorkerLost as exc:
+            meta = response.meta
+            self._failed(response.url, "article", str(exc), profile.site, linked=meta.get("linked") or
+                         canonical_url(response.url, profile), continuation=bool(meta.get("pages")),
+                         column=meta.get("column"))
+            return
+        except Exception as exc:  # noqa: BLE001 - one page's failure is recorded, never the crawl's end
+            self._extraction_failed(response, profile, exc)
+            return
+        for output in self._after_extraction(response, profile, article):
+            yield output
+
+    def parse_article_in_place(self, response: Response):
+        """The same, extracted in this process and as a plain generator: what `parse` gives `scrapy parse URL`
+        and `scrapy shell` (`list(spider.parse(response))`)."""
+        profile = self._article_profile(response)
+        if profile is None:
+            return
         try:
             article = extract(response.body, response.url, headers=_headers(response), profile=profile)
         except Exception as exc:  # noqa: BLE001 - one page's failure is recorded, never the crawl's end
-            reason = str(exc) if isinstance(exc, ExtractionError) else f"{type(exc).__name__}: {exc}"
-            self._failed(response.url, "extraction", reason, site)
-            self.crawler.stats.inc_value(f"item_dropped_reasons/{type(exc).__name__}")
+            self._extraction_failed(response, profile, exc)
             return
+        yield from self._after_extraction(response, profile, article)
+
+    def _article_profile(self, response: Response) -> PortalProfile | None:
+        profile = self._profile_or_skip(response)
+        if profile is not None:
+            self.crawler.stats.inc_value(f"portal/{profile.site}/article_pages")
+        return profile
+
+    def _extraction_failed(self, response: Response, profile: PortalProfile, exc: Exception) -> None:
+        reason = str(exc) if isinstance(exc, ExtractionError) else f"{type(exc).__name__}: {exc}"
+        self._failed(response.url, "extraction", reason, profile.site)
+        self.crawler.stats.inc_value(f"item_dropped_reasons/{type(exc).__name__}")
+
+    def _after_extraction(self, response: Response, profile: PortalProfile, article: Article):
+        """The next continuation page to fetch, or the article (its pages merged) once it has them all."""
         pages = response.meta.get("pages", []) + [article]
         linked = response.meta.get("linked") or canonical_url(response.url, profile)
         nxt = article.nextPage

@@ -1,0 +1,265 @@
+"""ExtractionProcess: the crawl's extract() in a process of its own (newscrawler/extract/worker.py), so pages are
+extracted on the second core while the crawler's own work — Scrapy's, the pipelines' — takes the first; the
+crawler is bound to one core by the GIL, and the embedded database server used about a third of the other.
+
+The spider awaits `extract_page()`; without this extension (NEWSCRAWLER_EXTRACT_PROCESS false) it calls extract()
+in place. The worker answers one page at a time, in order, so the first unanswered page is always the one it is
+working on. When the worker dies (killed, out of memory, a crash in a C library) or spends more than
+NEWSCRAWLER_EXTRACT_TIMEOUT seconds on one page, that page fails (WorkerLost: the spider logs its URL and keeps it
+on its column's retry list, so the next run fetches it again), a new worker is started and the pages waiting are
+sent to it; after MAX_RESTARTS the rest of the crawl extracts in place. A page that hangs the extractor in place
+would hang the whole crawl: here it costs one page.
+
+Messages are length-prefixed pickles over a socket pair read by the crawl's own event loop (no thread of its own):
+concurrent.futures' process pool, tried first, cost the crawler more in its feeder and result threads than
+extraction itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+import socket
+import subprocess
+import sys
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.reactor import is_asyncio_reactor_installed
+
+from newscrawler.extract import Article, ExtractionError, extract
+from newscrawler.extract.worker import HEADER, frame
+
+if TYPE_CHECKING:
+    from newscrawler.profiles import PortalProfile
+
+logger = logging.getLogger(__name__)
+
+MAX_RESTARTS = 5
+# Each crawler's extension, found once (get_extension walks every extension).
+_EXTENSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+WATCH_EVERY = 1.0
+
+
+class WorkerLost(ExtractionError):
+    """The worker died or hung on this page: not known to be the page's fault (the spider has it fetched again next
+    run, like a page whose download failed)."""
+
+
+@dataclass
+class _Page:
+    seq: int
+    body: bytes
+    url: str
+    headers: dict[str, str]
+    profile: PortalProfile | None
+    done: asyncio.Future = field(repr=False)
+
+
+class ExtractionWorker:
+    """One worker process at a time, started on first use; `extract()` is awaited from the event loop."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.pending: OrderedDict[int, _Page] = OrderedDict()
+        self.restarts = 0
+        self.disabled = False
+        self._seq = 0
+        self._proc: subprocess.Popen | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._reading: asyncio.Task | None = None
+        self._watch: asyncio.TimerHandle | None = None
+        self._sent_profiles: set[str] = set()
+        self._head_since = 0.0
+        self._starting: asyncio.Lock | None = None
+        self._death: str | None = None  # why the worker being replaced was stopped (a timeout), else None
+
+    async def extract(self, body: bytes, url: str, headers: Mapping[str, str],
+                      profile: PortalProfile | None) -> Article:
+        if self.disabled:
+            return extract(body, url, headers=headers, profile=profile)
+        if self._writer is None:
+            await self._start()
+            if self.disabled:
+                return extract(body, url, headers=headers, profile=profile)
+        self._seq += 1
+        page = _Page(self._seq, body, url, dict(headers), profile, asyncio.get_running_loop().create_future())
+        if not self.pending:
+            self._head_since = time.monotonic()
+        self.pending[page.seq] = page
+        self._send(page)
+        return await page.done
+
+    # -- the worker's life ----------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self._writer is not None or self.disabled:
+                return
+            ours, theirs = socket.socketpair()
+            try:
+                self._proc = subprocess.Popen([sys.executable, "-m", "newscrawler.extract.worker",
+                                               str(theirs.fileno())], pass_fds=[theirs.fileno()],
+                                              stdin=subprocess.DEVNULL)
+            except OSError as exc:
+                ours.close()
+                self._give_up(f"the extraction process could not be started ({exc})")
+                return
+            finally:
+                theirs.close()
+            reader, self._writer = await asyncio.open_connection(sock=ours)
+            self._sent_profiles = set()
+            self._reading = asyncio.ensure_future(self._read(reader, self._proc))
+            if self._watch is None:
+                self._watch = asyncio.get_running_loop().call_later(WATCH_EVERY, self._watching)
+
+    def _send(self, page: _Page) -> None:
+        site = page.profile.site if page.profile is not None else None
+        profile = page.profile if site is not None and site not in self._sent_profiles else None
+        if site is not None:
+            self._sent_profiles.add(site)
+        self._writer.write(frame((page.seq, page.body, page.url, page.headers, site, profile)))
+
+    async def _read(self, reader: asyncio.StreamReader, proc: subprocess.Popen) -> None:
+        try:
+            while True:
+                head = await reader.readexactly(HEADER.size)
+                seq, ok, result = pickle.loads(await reader.readexactly(HEADER.unpack(head)[0]))
+                page = self.pending.pop(seq, None)
+                self._head_since = time.monotonic()
+                if page is None or page.done.done():
+                    continue
+                if ok:
+                    page.done.set_result(result)
+                else:
+                    page.done.set_exception(result)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except asyncio.CancelledError:
+            return
+        if proc is self._proc:
+            self._died(proc)
+
+    def _died(self, proc: subprocess.Popen) -> None:
+        """The worker is gone: its current page fails, the others go to a new one."""
+        try:
+            code = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        why, self._death = self._death or f"the extraction process died (exit status {code})", None
+        self._drop_connection()
+        if self.pending:
+            _, page = self.pending.popitem(last=False)
+            if not page.done.done():
+                page.done.set_exception(WorkerLost(f"{page.url}: {why} on this page"))
+        self.restarts += 1
+        if self.restarts > MAX_RESTARTS:
+            self._give_up(f"{why}; {self.restarts} times in this crawl")
+            return
+        logger.warning("%s; a new one takes the %d pages waiting", why, len(self.pending))
+        if self.pending:
+            asyncio.ensure_future(self._resend())
+
+    async def _resend(self) -> None:
+        await self._start()
+        if self._writer is None:
+            return
+        self._head_since = time.monotonic()
+        for page in self.pending.values():
+            self._send(page)
+
+    def _give_up(self, why: str) -> None:
+        """Extract in place from now on; the pages waiting too."""
+        logger.error("%s: the rest of the crawl extracts pages in the crawler itself", why)
+        self.disabled = True
+        waiting, self.pending = list(self.pending.values()), OrderedDict()
+        for page in waiting:
+            if page.done.done():
+                continue
+            try:
+                page.done.set_result(extract(page.body, page.url, headers=page.headers, profile=page.profile))
+            except Exception as exc:  # noqa: BLE001 - reported to the spider as the page's failure
+                page.done.set_exception(exc)
+
+    def _watching(self) -> None:
+        self._watch = None
+        if self.disabled or self._proc is None:
+            return
+        if self.pending and self._proc.poll() is None and time.monotonic() - self._head_since > self.timeout:
+            self._death = f"extraction took more than {self.timeout:g} s"
+            self._proc.kill()  # the reader sees the end of its output and replaces it
+        self._watch = asyncio.get_running_loop().call_later(WATCH_EVERY, self._watching)
+
+    def _drop_connection(self) -> None:
+        if self._writer is not None:
+            # asyncio closes a transport's socket on the loop's next turn; the worker must see its input end now
+            # (close() waits for it to exit).
+            sock = self._writer.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._writer.close()
+        self._writer = None
+        self._proc = None
+
+    def close(self) -> None:
+        """Stop the worker (end of the crawl): its input closes and it exits."""
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+        proc, reading = self._proc, self._reading
+        self._proc = None
+        if reading is not None:
+            reading.cancel()
+        self._drop_connection()
+        if proc is not None:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for page in self.pending.values():
+            if not page.done.done():
+                page.done.cancel()
+        self.pending.clear()
+
+
+class ExtractionProcess:
+    """The Scrapy side: one ExtractionWorker per crawl, stopped when the engine stops."""
+
+    def __init__(self, crawler: Crawler):
+        self.worker = ExtractionWorker(crawler.settings.getfloat("NEWSCRAWLER_EXTRACT_TIMEOUT", 120))
+        crawler.signals.connect(self.worker.close, signal=signals.engine_stopped)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractionProcess:
+        if not crawler.settings.getbool("NEWSCRAWLER_EXTRACT_PROCESS"):
+            raise NotConfigured
+        if not is_asyncio_reactor_installed():  # the worker's socket is read by the asyncio event loop
+            logger.info("not the asyncio reactor: pages are extracted in the crawler itself")
+            raise NotConfigured
+        return cls(crawler)
+
+
+async def extract_page(crawler: Crawler, body: bytes, url: str, headers: Mapping[str, str],
+                       profile: PortalProfile | None) -> Article:
+    """extract() for the spider: in the extraction process when there is one, else in place."""
+    ext = _EXTENSIONS.get(crawler, False)
+    if ext is False:
+        ext = _EXTENSIONS[crawler] = crawler.get_extension(ExtractionProcess)
+    if ext is None:
+        return extract(body, url, headers=headers, profile=profile)
+    return await ext.worker.extract(body, url, headers, profile)

@@ -1,0 +1,131 @@
+"""The crawl's extraction process (newscrawler/extensions/extraction.py): a real worker process over a socket pair,
+on pages of a replay recording. It must give what extract() gives in place; a worker that dies or hangs costs the
+page it was on and nothing else; after too many deaths the crawl extracts in place."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from newscrawler.extensions import extraction
+from newscrawler.extensions.extraction import ExtractionWorker, WorkerLost
+from newscrawler.extract import extract
+from newscrawler.profiles import load_profiles, profile_for_url
+from newscrawler_replay.generate import generate
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> list[tuple]:
+    """(body, url, headers, profile) of the recording's article pages."""
+    rec = tmp_path_factory.mktemp("rec")
+    manifest = generate(rec, articles_per_site=3)
+    routes = {r["url"]: r for r in json.loads((rec / "routes.json").read_text())["routes"]}
+    profiles = load_profiles()
+    out = []
+    for a in manifest["articles"]:
+        route = routes[a["url"]]
+        out.append(((rec / "pages" / route["file"]).read_bytes(), a["url"], {"Content-Type": route["contentType"]},
+                    profile_for_url(a["url"], profiles)))
+    return out
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_the_worker_gives_what_extract_gives_in_place(pages):
+    async def main():
+        worker = ExtractionWorker(timeout=60)
+        try:
+            return await asyncio.gather(*(worker.extract(*p) for p in pages)), worker.restarts
+        finally:
+            worker.close()
+
+    got, restarts = run(main())
+    assert restarts == 0
+    assert got == [extract(b, u, headers=h, profile=p) for b, u, h, p in pages]
+    assert all(a.isArticle and a.headline and a.articleBody for a in got) and len(got) == len(pages) > 10
+
+
+def test_a_page_the_worker_cannot_read_fails_alone_with_its_reason(pages):
+    """The exception comes back as extract() raises it in place (CharsetError: the spider counts its class)."""
+    from newscrawler.extract.charset import CharsetError
+
+    bad = (bytes(range(256)) * 50, "http://www.jzrb.com/x.html", {"Content-Type": "text/html; charset=utf-8"}, None)
+
+    async def main():
+        worker = ExtractionWorker(timeout=60)
+        try:
+            return await asyncio.gather(worker.extract(*bad), worker.extract(*pages[0]), return_exceptions=True)
+        finally:
+            worker.close()
+
+    failed, ok = run(main())
+    assert ok == extract(pages[0][0], pages[0][1], headers=pages[0][2], profile=pages[0][3])
+    with pytest.raises(CharsetError) as in_place:
+        extract(bad[0], bad[1], headers=bad[2])
+    assert type(failed) is CharsetError and str(failed) == str(in_place.value)
+
+
+def test_a_worker_that_dies_costs_the_page_it_was_on_and_the_rest_go_to_a_new_one(pages, caplog):
+    async def main():
+        worker = ExtractionWorker(timeout=60)
+        try:
+            await worker._start()
+            tasks = [asyncio.ensure_future(worker.extract(*p)) for p in pages[:5]]
+            await asyncio.sleep(0)  # all five sent; the worker is still starting, so none is answered
+            os.kill(worker._proc.pid, signal.SIGKILL)
+            return await asyncio.gather(*tasks, return_exceptions=True), worker.restarts
+        finally:
+            worker.close()
+
+    results, restarts = run(main())
+    assert restarts == 1
+    assert isinstance(results[0], WorkerLost)
+    assert pages[0][1] in str(results[0]) and "died (exit status -9)" in str(results[0])
+    assert results[1:] == [extract(b, u, headers=h, profile=p) for b, u, h, p in pages[1:5]]
+    assert "a new one takes the 4 pages waiting" in caplog.text
+
+
+def test_a_page_that_hangs_the_worker_is_given_up_and_after_too_many_the_crawl_extracts_in_place(pages, monkeypatch,
+                                                                                                  caplog):
+    """A timeout shorter than the worker's start: every worker is taken for hung on its first page. Each costs one
+    page; after MAX_RESTARTS the remaining pages are extracted in place and later ones too."""
+    monkeypatch.setattr(extraction, "WATCH_EVERY", 0.01)
+    monkeypatch.setattr(extraction, "MAX_RESTARTS", 2)
+
+    async def main():
+        worker = ExtractionWorker(timeout=0.02)
+        try:
+            first = await asyncio.gather(*(worker.extract(*p) for p in pages[:6]), return_exceptions=True)
+            later = await worker.extract(*pages[6])
+            return first, later, worker
+        finally:
+            worker.close()
+
+    first, later, worker = run(main())
+    failed = [r for r in first if isinstance(r, WorkerLost)]
+    assert len(failed) == 3 and all("extraction took more than 0.02 s on this page" in str(r) for r in failed)
+    assert [r for r in first if not isinstance(r, Exception)] == [
+        extract(b, u, headers=h, profile=p) for (b, u, h, p), r in zip(pages[:6], first, strict=True)
+        if not isinstance(r, Exception)]
+    assert worker.disabled and later == extract(pages[6][0], pages[6][1], headers=pages[6][2], profile=pages[6][3])
+    assert "the rest of the crawl extracts pages in the crawler itself" in caplog.text
+
+
+def test_the_worker_exits_when_the_crawl_closes_it(pages):
+    async def main():
+        worker = ExtractionWorker(timeout=60)
+        await worker.extract(*pages[0])
+        proc = worker._proc
+        worker.close()
+        return proc
+
+    proc = run(main())
+    assert proc.returncode == 0  # it saw its input end; not killed
+    assert not Path(f"/proc/{proc.pid}").exists() or proc.poll() is not None
