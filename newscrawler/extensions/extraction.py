@@ -81,6 +81,9 @@ class ExtractionWorker:
         self._head_since = 0.0
         self._starting: asyncio.Lock | None = None
         self._death: str | None = None  # why the worker being replaced was stopped (a timeout), else None
+        # Between a worker's death and its successor taking the pages waiting: new pages only join the queue, so
+        # the successor gets them all in order (the first unanswered page is always the one it is working on).
+        self._restarting = False
 
     async def extract(self, body: bytes, url: str, headers: Mapping[str, str],
                       profile: PortalProfile | None) -> Article:
@@ -95,7 +98,8 @@ class ExtractionWorker:
         if not self.pending:
             self._head_since = time.monotonic()
         self.pending[page.seq] = page
-        self._send(page)
+        if not self._restarting:
+            self._send(page)
         return await page.done
 
     # -- the worker's life ----------------------------------------------------------------------------
@@ -134,7 +138,13 @@ class ExtractionWorker:
         try:
             while True:
                 head = await reader.readexactly(HEADER.size)
-                seq, ok, result = pickle.loads(await reader.readexactly(HEADER.unpack(head)[0]))
+                payload = await reader.readexactly(HEADER.unpack(head)[0])
+                try:
+                    seq, ok, result = pickle.loads(payload)
+                except Exception as exc:  # noqa: BLE001 - an answer that cannot be read ends this worker
+                    self._death = f"an answer of the extraction process could not be read ({exc})"
+                    proc.kill()
+                    break
                 page = self.pending.pop(seq, None)
                 self._head_since = time.monotonic()
                 if page is None or page.done.done():
@@ -169,15 +179,19 @@ class ExtractionWorker:
             return
         logger.warning("%s; a new one takes the %d pages waiting", why, len(self.pending))
         if self.pending:
+            self._restarting = True
             asyncio.ensure_future(self._resend())
 
     async def _resend(self) -> None:
-        await self._start()
-        if self._writer is None:
-            return
-        self._head_since = time.monotonic()
-        for page in self.pending.values():
-            self._send(page)
+        try:
+            await self._start()
+            if self._writer is None:
+                return  # given up: the pages were extracted in place
+            self._head_since = time.monotonic()
+            for page in self.pending.values():
+                self._send(page)
+        finally:
+            self._restarting = False
 
     def _give_up(self, why: str) -> None:
         """Extract in place from now on; the pages waiting too."""
