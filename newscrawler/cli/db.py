@@ -84,7 +84,8 @@ def _default(value: Any) -> Any:
 def warn_if_incomplete(store) -> None:
     missing = store.needs_reindex()
     if missing:
-        print(f"newscrawler: the {' and '.join(missing)} do not cover the articles stored before them; run "
+        verb = "does" if len(missing) == 1 else "do"
+        print(f"newscrawler: the {' and '.join(missing)} {verb} not cover the articles stored before them; run "
               "`newscrawler db reindex` once (a crawl or an import does it by itself)", file=sys.stderr)
 
 

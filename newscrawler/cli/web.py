@@ -53,7 +53,8 @@ def cmd_web(args) -> int:
         host = f"[{args.host}]" if ":" in args.host else args.host
         missing = [m for m in store.needs_reindex() if m != "dedup index"]
         if missing:
-            print(f"newscrawler: the {' and '.join(missing)} do not cover older articles: run "
+            verb = "does" if len(missing) == 1 else "do"
+            print(f"newscrawler: the {' and '.join(missing)} {verb} not cover older articles: run "
                   "`newscrawler db reindex`", file=sys.stderr)
         print(f"console: http://{host}:{server.effective_port}/ on {store.display_uri}; Ctrl-C stops it", flush=True)
         try:
