@@ -354,3 +354,22 @@ def test_a_failed_run_prints_a_short_summary_naming_the_portal_and_the_log(tmp_p
     assert any(line.split()[:2] == ["ghost", "FAILED"] for line in lines)
     (log,) = (tmp_path / "data" / "logs").glob("crawl-*.log")
     assert lines[-1] == f"log: {log}"
+
+
+def test_reindex_and_spill_loading_wait_for_a_running_crawl(tmp_path, capsys):
+    """They rewrite what a crawl writes (counters, the search and band indexes, spilled articles): while a crawl
+    holds the data directory, they exit 75 (cron tries again) without touching the store."""
+    from newscrawler.cli import main
+    from newscrawler.runlock import RunLock
+
+    spilled = tmp_path / "spill" / "run.jsonl"
+    spilled.parent.mkdir(parents=True)
+    spilled.write_text("{}\n", encoding="utf-8")
+    with RunLock(tmp_path):
+        assert main(["--data-dir", str(tmp_path), "db", "reindex"]) == 75
+        reindex = capsys.readouterr().err
+        assert main(["--data-dir", str(tmp_path), "db", "load-spill", str(spilled)]) == 75
+        load = capsys.readouterr().err
+    assert "already running" in reindex and "`newscrawler db reindex` once it has finished" in reindex
+    assert "already running" in load
+    assert spilled.exists() and not (tmp_path / "db").exists()

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from newscrawler.cli.common import EXIT_STORE, EXIT_USAGE, open_store
+from newscrawler import config
+from newscrawler.cli.common import EXIT_LOCKED, EXIT_STORE, EXIT_USAGE, open_store
 from newscrawler.display import ZONE_NOTE, when, when_in
+from newscrawler.runlock import RunLock, RunLocked
 
 
 def add_parser(sub) -> None:
@@ -183,10 +185,14 @@ def cmd_load_spill(args) -> int:
         print(f"newscrawler: spill file {path} does not exist (already loaded? see {path.name}.loaded)",
               file=sys.stderr)
         return 2
+    lock = holding_run_lock(args, f"load-spill {path}")
+    if lock is None:
+        return EXIT_LOCKED
     store = open_store(args)
     if store is None:
+        lock.release()
         return EXIT_STORE
-    with store:
+    with lock, store:
         try:
             loaded = spill.load(store, path)
         except OSError as exc:
@@ -367,12 +373,28 @@ class Counted:
         return value
 
 
+def holding_run_lock(args, what: str) -> RunLock | None:
+    """The data directory's run lock, for commands that rewrite what a crawl writes (its counters, its indexes, its
+    spill files); None, said on stderr, while a crawl holds it."""
+    data_dir = config.data_dir(args.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return RunLock(data_dir).acquire()
+    except RunLocked as exc:
+        print(f"newscrawler: {exc}; run `newscrawler db {what}` once it has finished", file=sys.stderr)
+        return None
+
+
 def cmd_reindex(args) -> int:
-    store = open_store(args)
-    if store is None:
-        return EXIT_STORE
-    with store:
-        result = store.reindex(progress=lambda line: print(f"\r{line}", end="", file=sys.stderr, flush=True))
+    lock = holding_run_lock(args, "reindex")
+    if lock is None:
+        return EXIT_LOCKED
+    with lock:
+        store = open_store(args)
+        if store is None:
+            return EXIT_STORE
+        with store:
+            result = store.reindex(progress=lambda line: print(f"\r{line}", end="", file=sys.stderr, flush=True))
     print(f"\rcounted and indexed {result['articles']:,} articles and {result['fingerprints']:,} fingerprints in "
           f"{result['seconds']} s", file=sys.stderr)
     return 0
