@@ -41,7 +41,7 @@ class RunLock:
             self.fh = None
 
     def __enter__(self) -> RunLock:
-        return self.acquire()
+        return self if self.fh else self.acquire()  # `with` on a lock already acquired holds it until the block ends
 
     def __exit__(self, *exc: object) -> None:
         self.release()

@@ -373,3 +373,29 @@ def test_reindex_and_spill_loading_wait_for_a_running_crawl(tmp_path, capsys):
     assert "already running" in reindex and "`newscrawler db reindex` once it has finished" in reindex
     assert "already running" in load
     assert spilled.exists() and not (tmp_path / "db").exists()
+
+
+def test_reindex_holds_the_run_lock_while_it_runs_and_lets_go_after(tmp_path, capsys, mongo_uri, monkeypatch):
+    from newscrawler.cli import main
+    from newscrawler.runlock import RunLock, RunLocked
+    from newscrawler.store import Store
+
+    held = []
+    real = Store.reindex
+
+    def reindex(store, *args, **kwargs):
+        with pytest.raises(RunLocked):
+            RunLock(tmp_path).acquire()
+        held.append(True)
+        return real(store, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "reindex", reindex)
+    monkeypatch.setenv("MONGO_URI", mongo_uri)
+    monkeypatch.setenv("NEWSCRAWLER_DB", f"test_lock_{os.getpid()}")
+    assert main(["--data-dir", str(tmp_path), "db", "reindex"]) == 0, capsys.readouterr().err
+    assert held == [True]
+    RunLock(tmp_path).acquire().release()
+    import pymongo
+
+    with pymongo.MongoClient(mongo_uri) as client:
+        client.drop_database(f"test_lock_{os.getpid()}")
