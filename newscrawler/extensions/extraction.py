@@ -1,6 +1,7 @@
 """ExtractionProcess: the crawl's extract() in a process of its own (newscrawler/extract/worker.py), so pages are
 extracted on the second core while the crawler's own work — Scrapy's, the pipelines' — takes the first; the
-crawler is bound to one core by the GIL, and the embedded database server used about a third of the other.
+crawler is bound to one core by the GIL, and the embedded database server uses a quarter of the other. Over the
+replay crawl: wall time -10 % (median of three alternating pairs), CPU +2.5 % (the messages).
 
 The spider awaits `extract_page()`; without this extension (NEWSCRAWLER_EXTRACT_PROCESS false) it calls extract()
 in place. The worker answers one page at a time, in order, so the first unanswered page is always the one it is
