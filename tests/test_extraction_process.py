@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,26 @@ def test_the_worker_exits_when_the_crawl_closes_it(pages):
     proc = run(main())
     assert proc.returncode == 0  # it saw its input end; not killed
     assert not Path(f"/proc/{proc.pid}").exists() or proc.poll() is not None
+
+
+def test_time_the_crawls_own_loop_was_held_up_is_not_counted_against_the_page(pages, monkeypatch):
+    """The loop blocked (a write at the crawl's close) cannot read answers meanwhile: no page is given up for it."""
+    monkeypatch.setattr(extraction, "WATCH_EVERY", 0.05)
+
+    async def main():
+        worker = ExtractionWorker(timeout=0.8)
+        try:
+            await worker.extract(*pages[0])  # started and answering
+            proc = worker._proc
+            tasks = [asyncio.ensure_future(worker.extract(*p)) for p in pages[1:4]]
+            await asyncio.sleep(0)
+            time.sleep(1.5)  # the loop held up past the timeout; the worker answered long ago
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0.3)  # a worker killed meanwhile would be noticed by now
+            return results, worker.restarts, worker._proc is proc and proc.poll() is None
+        finally:
+            worker.close()
+
+    results, restarts, same_worker = run(main())
+    assert restarts == 0 and same_worker
+    assert results == [extract(b, u, headers=h, profile=p) for b, u, h, p in pages[1:4]]

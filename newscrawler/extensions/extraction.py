@@ -78,6 +78,7 @@ class ExtractionWorker:
         self._writer: asyncio.StreamWriter | None = None
         self._reading: asyncio.Task | None = None
         self._watch: asyncio.TimerHandle | None = None
+        self._watch_due = 0.0
         self._sent_profiles: set[str] = set()
         self._head_since = 0.0
         self._starting: asyncio.Lock | None = None
@@ -126,7 +127,7 @@ class ExtractionWorker:
             self._sent_profiles = set()
             self._reading = asyncio.ensure_future(self._read(reader, self._proc))
             if self._watch is None:
-                self._watch = asyncio.get_running_loop().call_later(WATCH_EVERY, self._watching)
+                self._schedule_watch()
 
     def _send(self, page: _Page) -> None:
         site = page.profile.site if page.profile is not None else None
@@ -207,14 +208,23 @@ class ExtractionWorker:
             except Exception as exc:  # noqa: BLE001 - reported to the spider as the page's failure
                 page.done.set_exception(exc)
 
+    def _schedule_watch(self) -> None:
+        self._watch_due = time.monotonic() + WATCH_EVERY
+        self._watch = asyncio.get_running_loop().call_later(WATCH_EVERY, self._watching)
+
     def _watching(self) -> None:
         self._watch = None
         if self.disabled or self._proc is None:
             return
+        late = time.monotonic() - self._watch_due
+        if late > WATCH_EVERY:
+            # The event loop itself was held up (a write blocking it at the crawl's close): answers could not be
+            # read meanwhile, so that time is not the page's.
+            self._head_since += late
         if self.pending and self._proc.poll() is None and time.monotonic() - self._head_since > self.timeout:
             self._death = f"extraction took more than {self.timeout:g} s"
             self._proc.kill()  # the reader sees the end of its output and replaces it
-        self._watch = asyncio.get_running_loop().call_later(WATCH_EVERY, self._watching)
+        self._schedule_watch()
 
     def _drop_connection(self) -> None:
         if self._writer is not None:
