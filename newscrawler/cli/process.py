@@ -161,15 +161,18 @@ class RunProcess(CrawlerProcess):
 
 
 def spill_unwritten(crawler) -> None:
-    """Write the store pipeline's batch not yet in the database to the run's spill file."""
+    """Write what the pipelines hold that is not in the database yet — the store's batch, and the items dedup was
+    holding — to the run's spill file."""
+    from newscrawler.pipelines.dedup import DedupPipeline
     from newscrawler.pipelines.store import StorePipeline
 
     try:
         pipeline = crawler.get_item_pipeline(StorePipeline)
+        dedup = crawler.get_item_pipeline(DedupPipeline)
     except RuntimeError:
         return
     if pipeline is not None:
-        count, path = pipeline.spill_buffer()
+        count, path = pipeline.spill_buffer(dedup.undecided() if dedup is not None else [])
         if count:
             logger.error("%d fetched article(s) not yet stored kept in %s (`newscrawler db load-spill %s`)",
                          count, path, path)

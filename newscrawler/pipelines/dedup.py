@@ -30,6 +30,7 @@ class DedupPipeline:
         self.batch_size = crawler.settings.getint("DEDUP_BATCH_SIZE")
         self.max_wait = crawler.settings.getfloat("DEDUP_MAX_WAIT")
         self.pending: list[tuple[Any, Deferred]] = []
+        self.deciding: dict[int, list[Any]] = {}  # batches on the writer thread, not decided yet
         self._timer = None
 
     @classmethod
@@ -71,9 +72,21 @@ class DedupPipeline:
         batch, self.pending = self.pending, []
         return deferred_from_coro(self._decide(batch, final))
 
+    def undecided(self) -> list[Any]:
+        """The items this stage holds (waiting, or being decided): what a run stopped at once spills with the
+        store's batch, so that they are stored (and clustered) when the spill is loaded."""
+        return [item for batch in self.deciding.values() for item in batch] + [item for item, _ in self.pending]
+
     async def _decide(self, batch: list[tuple[Any, Deferred]], final: bool) -> None:
         if not batch:
             return
+        self.deciding[id(batch)] = [it for it, _ in batch]
+        try:
+            await self._decide_batch(batch, final)
+        finally:
+            self.deciding.pop(id(batch), None)
+
+    async def _decide_batch(self, batch: list[tuple[Any, Deferred]], final: bool) -> None:
         items = [ItemAdapter(it) for it, _ in batch]
         stats = self.crawler.stats
         decisions = [None] * len(items)

@@ -92,11 +92,12 @@ class StorePipeline:
                 stats.inc_value(f"fields_changed/{name}")
         self.crawler.signals.send_catch_log(signals.articles_written, counts=counts)
 
-    def spill_buffer(self) -> tuple[int, Path | None]:
+    def spill_buffer(self, upstream: list[Any] = ()) -> tuple[int, Path | None]:
         """Spill what is not known to be written (the store is gone, or a run stopped at once): the batches
-        being written (they may never reach the database; loading one back twice is harmless) and the next
-        one; how many, and where (None when even the spill failed: the URLs are logged)."""
-        batch = [item for pending in self.writing.values() for item in pending] + self.buffer
+        being written (they may never reach the database; loading one back twice is harmless), the next one, and
+        `upstream` items not yet here (a run stopped at once: those dedup was holding); how many, and where (None
+        when even the spill failed: the URLs are logged)."""
+        batch = [item for pending in self.writing.values() for item in pending] + self.buffer + list(upstream)
         self.writing, self.buffer = {}, []
         return len(batch), (self._spill(batch) if batch else None)
 
