@@ -47,7 +47,8 @@ def add_parser(sub) -> None:
     _filter_options(export)
     export.add_argument("-o", "--output", metavar="FILE", help="default: standard output (not for parquet)")
     export.set_defaults(func=cmd_export, exit_fast=True)
-    reindex = dbsub.add_parser("reindex", help="recount the articles and rebuild the search index from them")
+    reindex = dbsub.add_parser("reindex", help="recount the articles and rebuild the search and dedup indexes from "
+                                                "them (exit 75 while a crawl runs)")
     reindex.set_defaults(func=cmd_reindex)
     serve = dbsub.add_parser("serve", help="keep the embedded database server up (for mongosh and other tools)")
     serve.set_defaults(func=cmd_serve)

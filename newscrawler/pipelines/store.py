@@ -12,6 +12,7 @@ fetches them again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,7 @@ class StorePipeline:
                 stats.inc_value(f"fields_changed/{name}")
         self.crawler.signals.send_catch_log(signals.articles_written, counts=counts)
 
-    def spill_buffer(self, upstream: list[Any] = ()) -> tuple[int, Path | None]:
+    def spill_buffer(self, upstream: Iterable[Any] = ()) -> tuple[int, Path | None]:
         """Spill what is not known to be written (the store is gone, or a run stopped at once): the batches
         being written (they may never reach the database; loading one back twice is harmless), the next one, and
         `upstream` items not yet here (a run stopped at once: those dedup was holding); how many, and where (None

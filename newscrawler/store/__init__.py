@@ -68,8 +68,8 @@ REINDEX_FIELDS = {**{k: 1 for k in COVERAGE}, "canonicalUrl": 1, "headline": 1, 
                   "script": 1, "source": 1, "editor": 1, "authors": 1, "datePublished": 1, "_id": 0}
 
 
-# What `db reindex` rebuilds, as Store.needs_reindex() names it: the first two from the articles, the last from the
-# fingerprints.
+# What `db reindex` rebuilds, as Store.needs_reindex() names it, all in one pass over the articles (the dedup index
+# from their fingerprints, looked up by `_id`).
 DERIVED = ("counters", "search index", "dedup index")
 
 # Articles `db reindex` reads at a time (its memory follows this, ~5 KB each).
