@@ -118,6 +118,10 @@ class Article:
         "sha1 of the normalised Simplified body (exact-duplicate key)", "normalise", exported=False))
     matchKey: str | None = field(default=None, metadata=spec(
         "the Simplified, punctuation-free text dedup compares", "normalise", stored=False))
+    matchSketch: dict | None = field(default=None, metadata=spec(
+        "dedup's MinHash signature, band keys and figures of the text, made with normalisation in the extraction "
+        "process (newscrawler.dedup.engine.sketch); dedup makes its own when it is missing", "normalise",
+        stored=False))
 
     # -- deduplication --------------------------------------------------------------------------------
     cluster: str | None = field(default=None, metadata=spec(

@@ -173,3 +173,22 @@ def test_compiled_regex_on_indexed_field_still_matches_nothing(store):
     store.fingerprints.clusters.insert_one({"_id": "c1", "members": [{"url": "http://dahe.cn/a"}]})
     assert store.fingerprints.clusters.count_documents({"members.url": {"$regex": "^http://dahe"}}) == 1
     assert store.fingerprints.clusters.count_documents({"members.url": re.compile("^http://dahe")}) == 0
+
+
+def test_a_sketch_made_beforehand_is_used_only_with_the_same_parameters():
+    """The crawl's normalise stage sketches the text in the extraction process (matchSketch); one made with other
+    LSH parameters than the deduplicator's is ignored, never mixed in."""
+    from dataclasses import replace
+
+    from newscrawler.dedup.engine import sketch
+    from newscrawler.dedup.minhash import DEFAULT
+
+    now = datetime(2024, 3, 23, tzinfo=UTC)
+    plain = art("http://dahe.cn/a/1.html", STORY)
+    expected = Deduplicator(MemoryIndex()).fingerprint(plain, now, False)
+    same = dict(plain, matchSketch=sketch(plain))
+    other = dict(plain, matchSketch=sketch(plain, replace(DEFAULT, bands=DEFAULT.bands * 2)))
+    for item in (same, other):
+        fp, sig = Deduplicator(MemoryIndex()).fingerprint(item, now, False)
+        assert fp == expected[0] and (sig == expected[1]).all()
+    assert len(other["matchSketch"]["bands"]) != len(expected[0]["bands"])

@@ -53,6 +53,47 @@ def test_the_worker_gives_what_extract_gives_in_place(pages):
     assert all(a.isArticle and a.headline and a.articleBody for a in got) and len(got) == len(pages) > 10
 
 
+def test_the_worker_normalises_as_the_normalise_stage_does_in_place(pages):
+    """The normalise stage sends only the fields normalise_item reads (READS): what comes back must be what
+    normalise_item makes of the whole item, Traditional pages included, with dedup's sketch as dedup makes it."""
+    from dataclasses import asdict
+
+    import opencc
+
+    from newscrawler.dedup.engine import sketch
+    from newscrawler.normalise.article import READS, normalise_item
+
+    to_traditional = opencc.OpenCC("s2t").convert
+
+    items = []
+    for body, url, headers, profile in pages:
+        item = asdict(extract(body, url, headers=headers, profile=profile))
+        item["site"] = profile.site
+        items.append((item, profile))
+    # A Traditional copy: the script conversion and the Simplified fields must come back too.
+    trad = dict(items[0][0], articleBody=to_traditional(items[0][0]["articleBody"]), script="Hant",
+                headline=to_traditional(items[0][0]["headline"]))
+    items.append((trad, items[0][1]))
+
+    async def main():
+        worker = ExtractionWorker(timeout=60)
+        try:
+            return await asyncio.gather(*(worker.normalise({k: it[k] for k in READS if k in it}, p)
+                                          for it, p in items))
+        finally:
+            worker.close()
+
+    got = run(main())
+    for (item, profile), fields in zip(items, got, strict=True):
+        whole = normalise_item(dict(item), profile)
+        assert {k: v for k, v in fields.items() if k != "matchSketch"} == {k: whole[k] for k in fields
+                                                                           if k != "matchSketch"}
+        assert set(whole) - set(item) <= set(fields)  # every field normalisation adds comes back
+        made = fields["matchSketch"]
+        assert made == sketch(whole) and made["bands"] and made["sig"]
+    assert got[-1]["articleBodySimplified"] == got[0]["articleBody"] != got[-1]["articleBody"]
+
+
 def test_a_page_the_worker_cannot_read_fails_alone_with_its_reason(pages):
     """The exception comes back as extract() raises it in place (CharsetError: the spider counts its class)."""
     from newscrawler.extract.charset import CharsetError

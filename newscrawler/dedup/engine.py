@@ -134,6 +134,15 @@ def better_canonical(current: dict[str, Any] | None, challenger: dict[str, Any])
     return current
 
 
+def sketch(item: dict[str, Any], params: LshParams = DEFAULT) -> dict[str, Any]:
+    """What dedup computes of a normalised item by itself, before any look-up: its MinHash signature, band keys
+    and figures. The crawl has it made with normalisation, in the extraction process (the `matchSketch` field);
+    a fingerprint made with other parameters than the sketch's computes its own."""
+    key = item.get("matchKey") or ""
+    return {"params": params, "sig": to_bytes(signature(key, params)), "bands": band_keys(key, params),
+            "nums": numbers(item.get("articleBodySimplified") or item.get("articleBody") or "")}
+
+
 class Deduplicator:
     def __init__(self, index: DedupIndex, params: LshParams = DEFAULT, thresholds: Thresholds | None = None):
         self.index = index
@@ -142,20 +151,22 @@ class Deduplicator:
 
     def fingerprint(self, item: dict[str, Any], now: datetime, original: bool) -> tuple[dict[str, Any], np.ndarray]:
         key = item.get("matchKey") or ""
-        sig = signature(key, self.params)
         near = len(key) >= self.t.min_near_chars
+        made = item.get("matchSketch")
+        if not made or made.get("params") != self.params:
+            made = sketch(item, self.params) if near else {"sig": to_bytes(signature(key, self.params))}
         published = item.get("datePublished") if item.get("dateTrusted") else None
         fp = {"_id": item["canonicalUrl"], "bodyHash": item["bodyHash"],
               # Identical bodies have identical band keys, so one multikey index finds exact and near
               # copies; a body too short for near matching gets one key made from its hash instead.
-              "bands": band_keys(key, self.params) if near else [exact_key(item["bodyHash"])],
-              "sig": to_bytes(sig),
+              "bands": made["bands"] if near else [exact_key(item["bodyHash"])],
+              "sig": made["sig"],
               # Figures from the text, not the key: the key has no separators, so "7月15日 25℃" would be "71525".
-              "nums": numbers(item.get("articleBodySimplified") or item.get("articleBody") or "") if near else [],
+              "nums": made["nums"] if near else [],
               "site": item.get("site"), "source": item.get("source"),
               "firstSeen": now, "published": published if isinstance(published, datetime) else None,
               "original": original}
-        return fp, sig
+        return fp, from_bytes(made["sig"])
 
     def process(self, items: list[dict[str, Any]], originals: list[bool] | None = None,
                 now: datetime | None = None, *, final: bool = False) -> list[Decision]:

@@ -27,9 +27,9 @@ import sys
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -37,7 +37,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from newscrawler.extract import Article, ExtractionError, extract
-from newscrawler.extract.worker import HEADER, frame
+from newscrawler.extract.worker import HEADER, frame, normalise_fields
 
 if TYPE_CHECKING:
     from newscrawler.profiles import PortalProfile
@@ -57,11 +57,14 @@ class WorkerLost(ExtractionError):
 
 @dataclass
 class _Page:
+    """One request to the worker: a page to extract, or an item's fields to normalise."""
+
     seq: int
-    body: bytes
+    op: str
+    args: tuple
     url: str
-    headers: dict[str, str]
     profile: PortalProfile | None
+    in_place: Callable[[], Any] = field(repr=False)  # the same work in the crawler (after MAX_RESTARTS)
     done: asyncio.Future = field(repr=False)
 
 
@@ -89,14 +92,25 @@ class ExtractionWorker:
 
     async def extract(self, body: bytes, url: str, headers: Mapping[str, str],
                       profile: PortalProfile | None) -> Article:
+        headers = dict(headers)
+        return await self._call("extract", (body, url, headers), url, profile,
+                                lambda: extract(body, url, headers=headers, profile=profile))
+
+    async def normalise(self, fields: dict[str, Any], profile: PortalProfile | None) -> dict[str, Any]:
+        """normalise_item() of these fields, with dedup's sketch (newscrawler.extract.worker.normalise_fields)."""
+        return await self._call("normalise", (fields,), fields.get("url") or "?", profile,
+                                lambda: normalise_fields(fields, profile))
+
+    async def _call(self, op: str, args: tuple, url: str, profile: PortalProfile | None,
+                    in_place: Callable[[], Any]) -> Any:
         if self.disabled:
-            return extract(body, url, headers=headers, profile=profile)
+            return in_place()
         if self._writer is None:
             await self._start()
             if self.disabled:
-                return extract(body, url, headers=headers, profile=profile)
+                return in_place()
         self._seq += 1
-        page = _Page(self._seq, body, url, dict(headers), profile, asyncio.get_running_loop().create_future())
+        page = _Page(self._seq, op, args, url, profile, in_place, asyncio.get_running_loop().create_future())
         if not self.pending:
             self._head_since = time.monotonic()
         self.pending[page.seq] = page
@@ -134,7 +148,7 @@ class ExtractionWorker:
         profile = page.profile if site is not None and site not in self._sent_profiles else None
         if site is not None:
             self._sent_profiles.add(site)
-        self._writer.write(frame((page.seq, page.body, page.url, page.headers, site, profile)))
+        self._writer.write(frame((page.seq, page.op, site, profile, page.args)))
 
     async def _read(self, reader: asyncio.StreamReader, proc: subprocess.Popen) -> None:
         try:
@@ -204,7 +218,7 @@ class ExtractionWorker:
             if page.done.done():
                 continue
             try:
-                page.done.set_result(extract(page.body, page.url, headers=page.headers, profile=page.profile))
+                page.done.set_result(page.in_place())
             except Exception as exc:  # noqa: BLE001 - reported to the spider as the page's failure
                 page.done.set_exception(exc)
 
@@ -279,12 +293,30 @@ class ExtractionProcess:
         return cls(crawler)
 
 
-async def extract_page(crawler: Crawler, body: bytes, url: str, headers: Mapping[str, str],
-                       profile: PortalProfile | None) -> Article:
-    """extract() for the spider: in the extraction process when there is one, else in place."""
+def _extension(crawler: Crawler) -> ExtractionProcess | None:
     ext = _EXTENSIONS.get(crawler, False)
     if ext is False:
         ext = _EXTENSIONS[crawler] = crawler.get_extension(ExtractionProcess)
+    return ext
+
+
+async def extract_page(crawler: Crawler, body: bytes, url: str, headers: Mapping[str, str],
+                       profile: PortalProfile | None) -> Article:
+    """extract() for the spider: in the extraction process when there is one, else in place."""
+    ext = _extension(crawler)
     if ext is None:
         return extract(body, url, headers=headers, profile=profile)
     return await ext.worker.extract(body, url, headers, profile)
+
+
+async def normalise_fields_of(crawler: Crawler, fields: dict[str, Any],
+                              profile: PortalProfile | None) -> dict[str, Any]:
+    """normalise_fields() for the normalise stage: in the extraction process when there is one, else in place.
+    A worker lost on the way costs nothing here: the crawler has the fields, and normalises them itself."""
+    ext = _extension(crawler)
+    if ext is not None:
+        try:
+            return await ext.worker.normalise(fields, profile)
+        except WorkerLost:
+            pass
+    return normalise_fields(fields, profile)

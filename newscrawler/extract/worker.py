@@ -1,11 +1,14 @@
-"""A process that runs extract() for another: the crawl's extraction off its own core.
+"""A process that runs the crawl's per-page computing for it, off the crawler's core: extract() for the spider,
+and normalise_item() (with dedup's sketch of the result) for the normalise stage.
 
     python -m newscrawler.extract.worker FD
 
 FD is this process's end of a socket pair. Each message, either way, is a 4-byte big-endian length and a pickle:
-in, `(seq, body, url, headers, site, profile)` (`profile` sent once per site, None after); out, `(seq, True,
-Article)` or `(seq, False, exception)`. Requests are answered one at a time, in order. End of input ends the
-process. The crawl's side is newscrawler/extensions/extraction.py.
+in, `(seq, op, site, profile, args)` (`profile` sent once per site, None after): op "extract" with args `(body,
+url, headers)`, answered with an Article; op "normalise" with args `(fields,)` (the item's fields normalise_item
+reads), answered with the normalised fields. Out, `(seq, True, answer)` or `(seq, False, exception)`. Requests are
+answered one at a time, in order. End of input ends the process. The crawl's side is
+newscrawler/extensions/extraction.py.
 """
 
 from __future__ import annotations
@@ -38,12 +41,29 @@ def frame(message: Any) -> bytes:
     return HEADER.pack(len(payload)) + payload
 
 
-def answer(seq: int, body: bytes, url: str, headers: dict[str, str], profile: Any) -> tuple:
+def normalise_fields(fields: dict[str, Any], profile: Any) -> dict[str, Any]:
+    """normalise_item() of an item's fields, with dedup's sketch of the result (its MinHash signature and band
+    keys, the writer thread's costliest part otherwise)."""
+    from newscrawler.dedup.engine import sketch
+    from newscrawler.normalise.article import normalise_item
+
+    normalise_item(fields, profile)
+    fields["matchSketch"] = sketch(fields)
+    return fields
+
+
+def answer(seq: int, op: str, profile: Any, args: tuple) -> tuple:
     try:
-        return seq, True, extract(body, url, headers=headers, profile=profile)
+        if op == "extract":
+            body, url, headers = args
+            return seq, True, extract(body, url, headers=headers, profile=profile)
+        if op == "normalise":
+            return seq, True, normalise_fields(args[0], profile)
+        raise ValueError(f"unknown operation {op!r}")
     except Exception as exc:  # noqa: BLE001 - extract() raises ExtractionError; anything else is reported the same
-        error = exc if isinstance(exc, ExtractionError) else ExtractionError(f"{url}: {type(exc).__name__}: {exc}")
-        return seq, False, error
+        if op != "extract" or isinstance(exc, ExtractionError):
+            return seq, False, exc
+        return seq, False, ExtractionError(f"{args[1]}: {type(exc).__name__}: {exc}")
 
 
 def serve(conn: socket.socket) -> None:
@@ -55,10 +75,10 @@ def serve(conn: socket.socket) -> None:
         payload = read_exactly(conn, HEADER.unpack(head)[0])
         if payload is None:
             return
-        seq, body, url, headers, site, profile = pickle.loads(payload)
+        seq, op, site, profile, args = pickle.loads(payload)
         if profile is not None:
             profiles[site] = profile
-        conn.sendall(frame(answer(seq, body, url, headers, profiles.get(site))))
+        conn.sendall(frame(answer(seq, op, profiles.get(site), args)))
 
 
 def main() -> None:

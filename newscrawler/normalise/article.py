@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 INLINE_FIELDS = ("headline", "editor", "description")
 LIST_FIELDS = ("authors", "breadcrumbs", "keywords")
+# Every field normalise_item reads: the normalise stage sends only these to the extraction process (not the
+# body's HTML), and sets every field it gets back.
+READS = ("url", "canonicalUrl", *INLINE_FIELDS, *LIST_FIELDS, "articleBody", "script", "datePublished",
+         "dateModified", "datePublishedRaw", "dateModifiedRaw", "source")
 
 
 def _bare_host(url: str) -> str:

@@ -1,4 +1,6 @@
-"""Second stage: canonical URL, clean text, script and Simplified key, UTC dates, canonical outlet."""
+"""Second stage: canonical URL, clean text, script and Simplified key, UTC dates, canonical outlet — and dedup's
+sketch of the text — made in the extraction process when the crawl has one (newscrawler/extensions/extraction.py),
+which takes the stage's computing off the crawler's core."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
-from newscrawler.normalise.article import normalise_item
+from newscrawler.extensions.extraction import normalise_fields_of
+from newscrawler.normalise.article import READS
 from newscrawler.pipelines.validate import MIN_BODY_CHARS, drop
 
 
@@ -24,9 +27,10 @@ class NormalisePipeline:
     def from_crawler(cls, crawler) -> NormalisePipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         article = ItemAdapter(item)
-        normalise_item(article, profile_for(self.crawler, article.get("site")))
+        fields = {name: article[name] for name in READS if name in article}
+        article.update(await normalise_fields_of(self.crawler, fields, profile_for(self.crawler, article.get("site"))))
         # Validation counted characters before invisible ones and repeated blocks were removed.
         if len(article["articleBody"]) < MIN_BODY_CHARS:
             raise drop(self.crawler, "no_body", article.get("url") or "?")
