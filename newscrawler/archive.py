@@ -146,9 +146,11 @@ class ArchiveWriter:
 
     The records are built by hand, byte for byte what warcio's WARCWriter (WARC/1.1, gzip) wrote for them (the
     tests compare the two): warcio's record building in Python cost more than the record. CPU per record of 2,670
-    response records (/tmp/warcbench.py, best of 7 rounds, the two writers alternating in one process):
-    warcio 163 µs → 102 µs with no body, 238 → 200 µs on the replay's 3.7 KB pages, 1,793 → 1,704 µs on real 45 KB
-    portal pages (where level-9 gzip is nearly all of it). The crawl pays this on its event loop.
+    response records (/tmp/warcbench.py: the two writers alternating in one process, best of 9 rounds): warcio
+    130 µs → 86 µs with no body (0.66), 219 → 164 µs on the replay's 3.7 KB pages (0.75), 1,865 → 1,770 µs on
+    real 45 KB portal pages (0.95: level-9 gzip is most of it). The crawl pays this on its event loop. Tried and
+    dropped: one deflate stream for the whole file cut by full flushes into gzip members, to spare a compressor
+    per record (~256 KB of zlib state each): 182 → 179 µs on the replay's pages, no gain worth the framing code.
     """
 
     def __init__(self, directory: Path, info: dict[str, str] | None = None):

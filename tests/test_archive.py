@@ -236,7 +236,9 @@ def test_records_are_what_the_warcio_writer_wrote_and_read_back_the_same(tmp_pat
     assert members == gzip_members(reference.read_bytes())
     assert every_record(writer.path) == every_record(reference)
     pages = list(read_pages(writer.path))
-    assert [{**vars(p), "path": None} for p in pages] == [{**vars(p), "path": None} for p in read_pages(reference)]
+    # (Offsets left out: they are where a gzip member lies in its file, not what the record holds.)
+    assert [{**vars(p), "path": None, "offset": None} for p in pages] == [
+        {**vars(p), "path": None, "offset": None} for p in read_pages(reference)]
 
     # What the cases are about, read back.
     by_url = {p.url: p for p in pages}
