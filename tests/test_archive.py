@@ -17,17 +17,29 @@ import subprocess
 import time
 import unicodedata
 import uuid
+import zlib
 from datetime import UTC, datetime, timedelta
+from http.client import responses as REASONS
+from io import BytesIO
 from pathlib import Path
 
 import bson
 import pymongo
 import pytest
 from kit import newscrawler
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
 
 from newscrawler.archive import (
+    LINKED,
+    PAGE,
+    REQUESTED,
+    SITE,
     ArchiveDamaged,
     ArchiveWriter,
+    _warc_date,
     archive_files,
     keep_days,
     newest_articles,
@@ -121,6 +133,162 @@ def test_a_file_cut_anywhere_in_its_last_record_keeps_every_complete_record(tmp_
         assert set(newest_articles(cut_dir, damaged=found)) >= {f"http://news.lyd.com.cn/{n}.shtml" for n in (0, 1)}
     # Cut inside the last record's gzip member: reported; cut inside its 8-byte trailer only: the body is whole.
     assert (2, True) in outcomes and (3, False) in outcomes
+
+
+# The hand-written writer against the warcio-based one it replaced: the old write path, kept here only as the
+# reference. warcio's own WARCWriter is told the record IDs and dates the new writer drew (the only parts of a
+# record that change from one write to the next); everything else it computes itself.
+
+class ReferenceWARCWriter(WARCWriter):
+    def __init__(self, out, ids, dates):
+        super().__init__(out, gzip=True, warc_version="1.1")
+        self.ids, self.dates = iter(ids), iter(dates)
+
+    def _make_warc_id(self):
+        return next(self.ids)
+
+    def curr_warc_date(self):
+        return next(self.dates)
+
+
+def warcio_archive_write(writer: WARCWriter, url, status, headers, body, *, site, linked, page=0, requested=None):
+    """ArchiveWriter.write as it was with warcio (commit ee074fd)."""
+    dropped = {"transfer-encoding", "content-encoding", "content-length"}
+    kept = [(k, v) for k, v in headers if k.lower() not in dropped]
+    kept.append(("Content-Length", str(len(body))))
+    http = StatusAndHeaders(f"{status} {REASONS.get(status, 'Unknown')}", kept, protocol="HTTP/1.1")
+    extra = {SITE: site or "", LINKED: linked or "", PAGE: str(page)}
+    if requested and requested != url:
+        extra[REQUESTED] = requested
+    record = writer.create_warc_record(url, "response", payload=BytesIO(body), length=len(body),
+                                       http_headers=http, warc_headers_dict=extra)
+    writer.write_record(record)
+
+
+def gzip_members(data: bytes) -> list[bytes]:
+    members = []
+    while data:
+        member = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        members.append(member.decompress(data))
+        assert member.eof
+        data = member.unused_data
+    return members
+
+
+def every_record(path: Path) -> list[tuple]:
+    """Each record as warcio reads it, digests checked: its WARC headers, HTTP status and headers, content."""
+    with path.open("rb") as fh:
+        return [(r.rec_type, r.rec_headers.headers, r.http_headers and (r.http_headers.protocol,
+                 r.http_headers.statusline, r.http_headers.headers), r.content_stream().read())
+                for r in ArchiveIterator(fh, check_digests="raise")]
+
+
+LATIN1 = "新闻 café".encode().decode("latin-1")  # how a UTF-8 header value arrives: latin-1 text of its bytes
+TRICKY_PAGES = [
+    ("http://news.lyd.com.cn/a.shtml", 200,
+     [("Server", "nginx"), ("Content-Type", "text/html; charset=gbk"), ("Transfer-Encoding", "chunked"),
+      ("Content-Encoding", "gzip"), ("Content-Length", "17"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
+     page_body(1), {"site": "lyd", "linked": "http://news.lyd.com.cn/a.shtml"}),
+    # Non-ASCII values: whole, in a quoted parameter beside an ASCII one, in a `;` list with no parameter.
+    ("http://news.lyd.com.cn/b.shtml", 200,
+     [("X-Title", LATIN1), ("Content-Disposition", f'attachment; charset=gbk; filename="{LATIN1}.html"'),
+      ("X-List", f"a; {LATIN1}"), ("Content-Type", "text/html")],
+     page_body(2), {"site": "lyd", "linked": "http://news.lyd.com.cn/b.shtml"}),
+    ("http://news.lyd.com.cn/empty.shtml", 200, [("Content-Type", "text/html")], b"",
+     {"site": "lyd", "linked": "http://news.lyd.com.cn/empty.shtml"}),
+    ("http://news.lyd.com.cn/none.shtml", 204, [], b"", {"site": None, "linked": None}),
+    ("http://news.lyd.com.cn/odd.shtml", 599, [("Content-Type", "text/plain")], b"odd",
+     {"site": "lyd", "linked": "http://news.lyd.com.cn/odd.shtml"}),
+    ("http://news.lyd.com.cn/a_01.shtml", 200, [("Content-Type", "text/html")], page_body(3),
+     {"site": "lyd", "linked": "http://news.lyd.com.cn/a.shtml", "page": 1,
+      "requested": "http://news.lyd.com.cn/old_01.shtml"}),
+    ("http://news.lyd.com.cn/a_02.shtml", 200, [("Content-Type", "text/html")], page_body(4),
+     {"site": "lyd", "linked": "http://news.lyd.com.cn/新闻.shtml", "page": 2,
+      "requested": "http://news.lyd.com.cn/a_02.shtml"}),  # the same URL: no Newscrawler-Requested
+    ("http://news.lyd.com.cn/big.shtml", 200, [("Content-Type", "text/html")],
+     b"".join(page_body(n) for n in range(400))[: 1 << 20], {"site": "lyd", "linked": "http://news.lyd.com.cn/big.shtml"}),
+]
+
+
+def test_records_are_what_the_warcio_writer_wrote_and_read_back_the_same(tmp_path):
+    writer = ArchiveWriter(tmp_path / "new", {"spider": "portal", "run": "r1", "empty": ""})
+    for url, status, headers, body, kw in TRICKY_PAGES:
+        writer.write(url, status, headers, body, **kw)
+    writer.close()
+    new = writer.path.read_bytes()
+    members = gzip_members(new)
+    assert len(members) == 1 + len(TRICKY_PAGES)  # the warcinfo record, then one gzip member per page
+    ids = re.findall(rb"WARC-Record-ID: (<urn:uuid:[0-9a-f-]{36}>)\r\n", b"".join(members))
+    dates = re.findall(rb"WARC-Date: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z)\r\n", b"".join(members))
+    assert len(ids) == len(dates) == len(members) and len(set(ids)) == len(ids)
+
+    reference = tmp_path / "reference" / writer.path.name
+    reference.parent.mkdir()
+    with reference.open("wb") as fh:
+        old = ReferenceWARCWriter(fh, [i.decode() for i in ids], [d.decode() for d in dates])
+        old.write_record(old.create_warcinfo_record(writer.path.name, {
+            "software": "newscrawler", "format": "WARC File Format 1.1", "spider": "portal", "run": "r1",
+            "empty": ""}))
+        for url, status, headers, body, kw in TRICKY_PAGES:
+            warcio_archive_write(old, url, status, headers, body, **kw)
+    # Byte for byte, record by record (gzip members compared decompressed: the compressed bytes may depend on
+    # how the input was fed to zlib).
+    assert members == gzip_members(reference.read_bytes())
+    assert every_record(writer.path) == every_record(reference)
+    pages = list(read_pages(writer.path))
+    # (Offsets left out: they are where a gzip member lies in its file, not what the record holds.)
+    assert [{**vars(p), "path": None, "offset": None} for p in pages] == [
+        {**vars(p), "path": None, "offset": None} for p in read_pages(reference)]
+
+    # What the cases are about, read back.
+    by_url = {p.url: p for p in pages}
+    # warcio %-encodes the UTF-8 of the latin-1 text: a value sent in UTF-8 reads back encoded twice.
+    twice = "%C3%A6%C2%96%C2%B0%C3%A9%C2%97%C2%BB%20caf%C3%83%C2%A9"
+    headers = dict(by_url["http://news.lyd.com.cn/b.shtml"].headers)
+    assert (headers["X-Title"], headers["X-List"]) == (twice, f"a%3B%20{twice}")
+    assert headers["Content-Disposition"] == f"attachment; charset*=UTF-8''gbk; filename*=UTF-8''{twice}.html"
+    assert (by_url["http://news.lyd.com.cn/empty.shtml"].body, by_url["http://news.lyd.com.cn/none.shtml"].site) == (
+        b"", None)
+    big = TRICKY_PAGES[-1][3]
+    assert by_url["http://news.lyd.com.cn/big.shtml"].body == big and len(big) == 1 << 20
+    assert by_url["http://news.lyd.com.cn/odd.shtml"].status == 599
+    assert (by_url["http://news.lyd.com.cn/a_01.shtml"].requested, by_url["http://news.lyd.com.cn/a_02.shtml"].requested,
+            by_url["http://news.lyd.com.cn/a_02.shtml"].linked) == (
+        "http://news.lyd.com.cn/old_01.shtml", None, "http://news.lyd.com.cn/新闻.shtml")
+    assert b"HTTP/1.1 599 Unknown\r\n" in members[5]
+
+    # Cut inside the 1 MB record's gzip member, from its first bytes to just before its 8-byte trailer: damaged,
+    # every record before it read.
+    start = pages[-1].offset
+    for cut in (start + 10, start + 200, (start + len(new)) // 2, len(new) - 20):
+        cut_file = tmp_path / "cut" / f"{cut}.warc.gz"
+        cut_file.parent.mkdir(exist_ok=True)
+        cut_file.write_bytes(new[:cut])
+        read = []
+        with pytest.raises(ArchiveDamaged):
+            for page in read_pages(cut_file):
+                read.append(page)
+        assert [p.url for p in read] == [p.url for p in pages[:-1]], cut
+
+
+def test_warc_dates_are_written_as_warcio_wrote_them():
+    for micros in (0, 1, 456789):
+        when = datetime(2026, 1, 2, 3, 4, 5, micros, tzinfo=UTC)
+        assert _warc_date(when) == datetime_to_iso_date(when.replace(tzinfo=None), use_micros=True)
+    assert _warc_date(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05Z"
+
+
+def test_a_header_name_that_is_not_ascii_fails_the_write_as_it_did_with_warcio(tmp_path):
+    writer = ArchiveWriter(tmp_path)
+    writer.write("http://news.lyd.com.cn/a.shtml", 200, [], b"a", site="lyd", linked=None)
+    size = writer.size
+    with pytest.raises(UnicodeEncodeError):
+        writer.write("http://news.lyd.com.cn/b.shtml", 200, [("X-caf\xe9", "1")], b"b", site="lyd", linked=None)
+    with pytest.raises(UnicodeEncodeError):
+        warcio_archive_write(WARCWriter(BytesIO(), gzip=True, warc_version="1.1"), "http://news.lyd.com.cn/b.shtml",
+                             200, [("X-caf\xe9", "1")], b"b", site="lyd", linked=None)
+    writer.close()
+    assert writer.size == size and [p.url for p in read_pages(writer.path)] == ["http://news.lyd.com.cn/a.shtml"]
 
 
 def test_prune_deletes_only_archive_files_older_than_the_retention(tmp_path):
