@@ -143,6 +143,37 @@ def _warc_head(fields: list[tuple[str, str]]) -> bytes:
     return ("WARC/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in fields) + "\r\n").encode("utf-8")
 
 
+def _gzip_member(*parts: bytes) -> bytes:
+    """One record (its parts, then the two CRLFs that end it) as one gzip member."""
+    gzip = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
+    member = [gzip.compress(part) for part in parts]
+    member.append(gzip.compress(b"\r\n\r\n"))
+    member.append(gzip.flush())
+    return b"".join(member)
+
+
+def response_record(url: str, status: int, headers: Iterable[tuple[str, str]], body: bytes, *, site: str | None,
+                    linked: str | None, page: int = 0, requested: str | None = None,
+                    when: datetime | None = None) -> bytes:
+    """One response record, gzipped, ready for ArchiveWriter.append: a plain function of the page, so the crawl
+    has it made in its extraction process (the digests and the gzip are most of the archive's cost). `when`:
+    the time the page was received (default now)."""
+    kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED_HEADERS]
+    kept.append(("Content-Length", str(len(body))))
+    http = _http_head(status, kept)
+    # In warcio's order: the extra headers first, then the standard ones as it adds them.
+    fields = [(SITE, site or ""), (LINKED, linked or ""), (PAGE, str(page))]
+    if requested and requested != url:
+        fields.append((REQUESTED, requested))
+    fields += [("WARC-Type", "response"), ("WARC-Record-ID", f"<urn:uuid:{uuid.uuid4()}>")]
+    if url:
+        fields.append(("WARC-Target-URI", url))
+    fields += [("WARC-Date", _warc_date(when)), ("WARC-Payload-Digest", _sha1(body)),
+               ("WARC-Block-Digest", _sha1(http, body)), ("Content-Type", "application/http; msgtype=response"),
+               ("Content-Length", str(len(http) + len(body)))]
+    return _gzip_member(_warc_head(fields), http, body)
+
+
 class ArchiveWriter:
     """One run's archive file, created with the first page written: a run that fetches no article page leaves
     no file behind.
@@ -173,41 +204,25 @@ class ArchiveWriter:
         self.path = path
         info = {"software": "newscrawler", "format": "WARC File Format 1.1", **self.info}
         block = "".join(f"{name}: {value}\r\n" for name, value in info.items() if value).encode("utf-8")
-        self._append(_warc_head([
+        self._fh.write(_gzip_member(_warc_head([
             ("WARC-Type", "warcinfo"), ("WARC-Record-ID", f"<urn:uuid:{uuid.uuid4()}>"), ("WARC-Filename", path.name),
             ("WARC-Date", _warc_date()), ("WARC-Block-Digest", _sha1(block)),
-            ("Content-Type", "application/warc-fields"), ("Content-Length", str(len(block)))]), block)
+            ("Content-Type", "application/warc-fields"), ("Content-Length", str(len(block)))]), block))
 
-    def _append(self, *parts: bytes) -> None:
-        """One record (its parts, then the two CRLFs that end it) as one gzip member, flushed to the file: a run
-        killed now loses this record at most, and a reader sees where it was cut."""
-        gzip = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
-        member = [gzip.compress(part) for part in parts]
-        member.append(gzip.compress(b"\r\n\r\n"))
-        member.append(gzip.flush())
-        self._fh.write(b"".join(member))
+    def append(self, member: bytes) -> None:
+        """One record, as response_record() made it, written and flushed to the file: a run killed now loses this
+        record at most, and a reader sees where it was cut."""
+        if self._fh is None:
+            self._open()
+        self._fh.write(member)
         self._fh.flush()
+        self.pages += 1
 
     def write(self, url: str, status: int, headers: Iterable[tuple[str, str]], body: bytes, *, site: str | None,
               linked: str | None, page: int = 0, requested: str | None = None) -> None:
         """Append one response record (one gzip member, flushed to the file)."""
-        if self._fh is None:
-            self._open()
-        kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED_HEADERS]
-        kept.append(("Content-Length", str(len(body))))
-        http = _http_head(status, kept)
-        # In warcio's order: the extra headers first, then the standard ones as it adds them.
-        fields = [(SITE, site or ""), (LINKED, linked or ""), (PAGE, str(page))]
-        if requested and requested != url:
-            fields.append((REQUESTED, requested))
-        fields += [("WARC-Type", "response"), ("WARC-Record-ID", f"<urn:uuid:{uuid.uuid4()}>")]
-        if url:
-            fields.append(("WARC-Target-URI", url))
-        fields += [("WARC-Date", _warc_date()), ("WARC-Payload-Digest", _sha1(body)),
-                   ("WARC-Block-Digest", _sha1(http, body)), ("Content-Type", "application/http; msgtype=response"),
-                   ("Content-Length", str(len(http) + len(body)))]
-        self._append(_warc_head(fields), http, body)
-        self.pages += 1
+        self.append(response_record(url, status, headers, body, site=site, linked=linked, page=page,
+                                    requested=requested))
 
     def close(self) -> None:
         if self._fh is not None:

@@ -94,6 +94,39 @@ def test_the_worker_normalises_as_the_normalise_stage_does_in_place(pages):
     assert got[-1]["articleBodySimplified"] == got[0]["articleBody"] != got[-1]["articleBody"]
 
 
+def test_the_worker_makes_the_archive_records_the_crawler_would(pages, tmp_path):
+    """The archive's records made in the worker, appended in order, read back as those written in place."""
+    from datetime import UTC, datetime
+
+    from newscrawler.archive import ArchiveWriter, read_pages
+
+    when = datetime(2026, 11, 27, 8, 30, 1, 123456, tzinfo=UTC)
+    extra = [{"site": p.site, "linked": u, "page": 0, "requested": None, "when": when} for _, u, _, p in pages]
+    headers = [list(h.items()) + [("X-Note", "é")] for _, _, h, _ in pages]
+
+    async def main():
+        worker = ExtractionWorker(timeout=60)
+        try:
+            return await asyncio.gather(*(worker.archive_record(u, 200, hs, b, x)
+                                          for (b, u, _, _), hs, x in zip(pages, headers, extra, strict=True)))
+        finally:
+            worker.close()
+
+    made = ArchiveWriter(tmp_path / "worker")
+    for member in run(main()):
+        made.append(member)
+    made.close()
+    here = ArchiveWriter(tmp_path / "here")
+    for (b, u, _, _), hs, x in zip(pages, headers, extra, strict=True):
+        here.write(u, 200, hs, b, site=x["site"], linked=x["linked"], requested=None)
+    here.close()
+    got, expected = list(read_pages(made.path)), list(read_pages(here.path))
+    assert len(got) == len(pages) == made.pages
+    for a, b in zip(got, expected, strict=True):
+        assert (a.url, a.body, a.headers, a.site, a.linked) == (b.url, b.body, b.headers, b.site, b.linked)
+        assert a.fetched == when
+
+
 def test_a_page_the_worker_cannot_read_fails_alone_with_its_reason(pages):
     """The exception comes back as extract() raises it in place (CharsetError: the spider counts its class)."""
     from newscrawler.extract.charset import CharsetError

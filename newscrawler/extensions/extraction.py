@@ -36,6 +36,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.reactor import is_asyncio_reactor_installed
 
+from newscrawler.archive import response_record
 from newscrawler.extract import Article, ExtractionError, extract
 from newscrawler.extract.worker import HEADER, frame, normalise_fields
 
@@ -100,6 +101,12 @@ class ExtractionWorker:
         """normalise_item() of these fields, with dedup's sketch (newscrawler.extract.worker.normalise_fields)."""
         return await self._call("normalise", (fields,), fields.get("url") or "?", profile,
                                 lambda: normalise_fields(fields, profile))
+
+    async def archive_record(self, url: str, status: int, headers: list[tuple[str, str]], body: bytes,
+                             extra: dict[str, Any]) -> bytes:
+        """The page's WARC record, gzipped (newscrawler.archive.response_record)."""
+        return await self._call("archive", (url, status, headers, body, extra), url, None,
+                                lambda: response_record(url, status, headers, body, **extra))
 
     async def _call(self, op: str, args: tuple, url: str, profile: PortalProfile | None,
                     in_place: Callable[[], Any]) -> Any:
@@ -291,6 +298,12 @@ class ExtractionProcess:
             logger.info("not the asyncio reactor: pages are extracted in the crawler itself")
             raise NotConfigured
         return cls(crawler)
+
+
+def worker_of(crawler: Crawler) -> ExtractionWorker | None:
+    """The crawl's extraction process, when it has one (NEWSCRAWLER_EXTRACT_PROCESS, the asyncio reactor)."""
+    ext = _extension(crawler)
+    return ext.worker if ext is not None and not ext.worker.disabled else None
 
 
 def _extension(crawler: Crawler) -> ExtractionProcess | None:

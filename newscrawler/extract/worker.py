@@ -1,14 +1,15 @@
 """A process that runs the crawl's per-page computing for it, off the crawler's core: extract() for the spider,
-and normalise_item() (with dedup's sketch of the result) for the normalise stage.
+normalise_item() (with dedup's sketch of the result) for the normalise stage, and the archive's WARC records.
 
     python -m newscrawler.extract.worker FD
 
 FD is this process's end of a socket pair. Each message, either way, is a 4-byte big-endian length and a pickle:
 in, `(seq, op, site, profile, args)` (`profile` sent once per site, None after): op "extract" with args `(body,
 url, headers)`, answered with an Article; op "normalise" with args `(fields,)` (the item's fields normalise_item
-reads), answered with the normalised fields. Out, `(seq, True, answer)` or `(seq, False, exception)`. Requests are
-answered one at a time, in order. End of input ends the process. The crawl's side is
-newscrawler/extensions/extraction.py.
+reads), answered with the normalised fields; op "archive" with args `(url, status, headers, body, keywords)`,
+answered with the page's WARC record (newscrawler.archive.response_record). Out, `(seq, True, answer)` or `(seq,
+False, exception)`. Requests are answered one at a time, in order. End of input ends the process. The crawl's side
+is newscrawler/extensions/extraction.py.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ def answer(seq: int, op: str, profile: Any, args: tuple) -> tuple:
             return seq, True, extract(body, url, headers=headers, profile=profile)
         if op == "normalise":
             return seq, True, normalise_fields(args[0], profile)
+        if op == "archive":
+            from newscrawler.archive import response_record
+
+            url, status, headers, body, extra = args
+            return seq, True, response_record(url, status, headers, body, **extra)
         raise ValueError(f"unknown operation {op!r}")
     except Exception as exc:  # noqa: BLE001 - extract() raises ExtractionError; anything else is reported the same
         if op != "extract" or isinstance(exc, ExtractionError):
