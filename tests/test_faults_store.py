@@ -20,7 +20,7 @@ from newscrawler_replay.generate import generate
 
 pytestmark = pytest.mark.e2e  # child processes (see tests/kit.py)
 
-# The store writes batches of BATCH articles here (200 by default): enough articles that the second crawl is
+# The store writes batches of BATCH articles here (500 by default): enough articles that the second crawl is
 # still mid-way when its first batch is written, however many the first crawl had in flight when its database
 # died (~330: the crawl's items waiting for the database when it is slower than fetching and extraction).
 BATCH = 50

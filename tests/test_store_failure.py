@@ -58,3 +58,29 @@ def test_database_gone_mid_run_spills_the_batch_and_fails_the_run(tmp_path):
         doc = store.articles.find(item(4)["canonicalUrl"])
         assert doc["datePublished"] == datetime(2024, 3, 23, 12, tzinfo=UTC)
     assert not spill.exists() and spill.with_suffix(".jsonl.loaded").exists()
+
+
+def test_articles_waiting_for_a_batch_are_written_after_store_max_wait(tmp_path):
+    """A slow crawl (AutoThrottle, one article every few seconds) must not hold its articles until a batch of
+    STORE_BATCH_SIZE fills: they are written STORE_MAX_WAIT seconds after the oldest one arrived."""
+    server = ensure_server(tmp_path)
+    crawler = get_crawler(settings_dict={"NEWSCRAWLER_DATA_DIR": str(tmp_path), "STORE_BATCH_SIZE": 500,
+                                         "STORE_MAX_WAIT": 0.3})
+    crawler.stats.open_spider()
+    pipeline = StorePipeline(crawler)
+    pipeline.store = Store.open(uri=server.client_uri)
+
+    async def feed():
+        for n in range(3):
+            await pipeline.process_item(item(n))
+        assert pipeline.store.articles.count() == 0  # waiting for the batch
+        await asyncio.sleep(1.5)
+        written = pipeline.store.articles.count()
+        await pipeline.process_item(item(3))
+        await pipeline.close_spider()
+        return written
+
+    assert asyncio.run(feed()) == 3
+    assert pipeline.store.articles.count() == 4 and crawler.stats.get_value("articles/new") == 4
+    pipeline.store.client.close()
+    server.stop()

@@ -11,6 +11,7 @@ fetches them again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,7 +32,10 @@ class StorePipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         self.batch_size = crawler.settings.getint("STORE_BATCH_SIZE")
+        self.max_wait = crawler.settings.getfloat("STORE_MAX_WAIT")
         self.buffer: list[Any] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timed: set[asyncio.Future] = set()  # flushes the timer started
         self.writing: dict[int, list[Any]] = {}  # batches handed to the database, not yet acknowledged
         self.failed = False
         # Reprocess hands items made again from archived pages: the store must not treat them as fetched now.
@@ -57,12 +61,34 @@ class StorePipeline:
         self.buffer.append(item)
         if len(self.buffer) >= self.batch_size:
             await self.flush()
+        elif self._timer is None and self.max_wait > 0:
+            self._timer = asyncio.get_running_loop().call_later(self.max_wait, self._flush_waiting)
         return item
 
+    def _flush_waiting(self) -> None:
+        """STORE_MAX_WAIT after the oldest article waiting: a slow crawl's articles reach the database within
+        seconds of being fetched, not when a batch fills (which, with AutoThrottle, may take many minutes)."""
+        self._timer = None
+        if not self.buffer:
+            return
+        task = asyncio.ensure_future(self.flush())
+        self._timed.add(task)
+        task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Future) -> None:
+        self._timed.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("writing a batch of articles failed", exc_info=task.exception())
+
     async def close_spider(self) -> None:
+        if self._timed:
+            await asyncio.gather(*self._timed, return_exceptions=True)
         await self.flush(final=True)
 
     async def flush(self, final: bool = False) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.store.lost:
             self.spill_buffer()
             return
