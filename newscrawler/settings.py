@@ -167,4 +167,6 @@ NEWSCRAWLER_ALERT_TIMEOUT = 10
 LOG_LEVEL = "INFO"
 # Scrapy's DEBUG "Crawled"/"Scraped" lines are only built when DEBUG is logged.
 LOG_FORMATTER = "newscrawler.logformatter.QuietLogFormatter"
+# Scrapy's memory stats collector without its per-call deprecation shim (20x cheaper per inc_value).
+STATS_CLASS = "newscrawler.statscollector.PlainStatsCollector"
 FEED_EXPORT_ENCODING = "utf-8"
