@@ -68,7 +68,9 @@ def test_a_disk_that_fills_mid_crawl_loses_nothing_and_floods_nothing(tmp_path, 
         ballast = data / "ballast"
         with ballast.open("wb") as fh:  # leaves about 4 MB: enough to start, not for the whole crawl
             fh.write(b"\0" * (60 * 2**20))
-        full = crawl(data, "--replay", str(rec_dir), env=env, embedded=True, first_start=True)
+        # Batches of 100 (500 by default): some are written before the disk fills, the rest are not.
+        full = crawl(data, "--replay", str(rec_dir), "-s", "STORE_BATCH_SIZE=100", env=env, embedded=True,
+                     first_start=True)
         assert full.returncode == 3, full.stderr[-3000:]
         assert "Logging error" not in full.stderr and "Traceback" not in full.stderr
         assert "No space left on device" in full.stderr

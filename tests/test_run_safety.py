@@ -116,8 +116,11 @@ def test_the_run_ends_at_its_deadline_with_status_5_and_nothing_lost(tmp_path, r
 
 
 def mid_run_crawl(data: Path, rec: Path) -> subprocess.Popen:
-    """A crawl caught mid-run: the other portals' articles are in the store pipeline's batch, lyd is stalled."""
-    proc = start(data, "crawl", "--replay", str(rec), "--fault", STALL_LYD, embedded=True)
+    """A crawl caught mid-run: the other portals' articles are in the store pipeline's batch, lyd is stalled. (The
+    batch is kept until the run stops: STORE_MAX_WAIT would write it within 5 s, and a loaded machine can take that
+    long between the two signals of the stop-at-once test.)"""
+    proc = start(data, "crawl", "--replay", str(rec), "--fault", STALL_LYD, "-s", "STORE_MAX_WAIT=600",
+                 embedded=True)
     wait_for_log(data, "fetch failed: http://news.hnr.cn/")
     time.sleep(1.0)
     return proc
