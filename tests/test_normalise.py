@@ -204,3 +204,20 @@ def test_traditional_copy_has_the_same_hash_and_key_as_the_original():
 def test_future_date_is_kept_but_flagged():
     it = normalise_item(item(datePublished="2099-01-01T00:00:00+08:00"), profile())
     assert it["datePublished"].year == 2098 and it["dateTrusted"] is False
+
+
+def test_items_waiting_for_the_extraction_process_are_normalised_for_the_spill():
+    """A run stopped at once spills what the normalise stage was waiting for, normalised in place (the
+    extraction process stops with the crawl); one whose text turns out too short is dropped as the stage would."""
+    from scrapy.utils.test import get_crawler
+
+    from newscrawler.pipelines.normalise import NormalisePipeline
+
+    pipeline = NormalisePipeline(get_crawler())
+    whole = {"url": "http://www.jzrb.com/news/1.shtml", "site": "jzrb", "headline": " 标题 ",
+             "articleBody": "正文第一段，足够长的文字。" * 10, "datePublished": "2024-03-23 20:21"}
+    short = {"url": "http://www.jzrb.com/news/2.shtml", "site": "jzrb", "headline": "标题", "articleBody": "短"}
+    pipeline.waiting = {id(whole): whole, id(short): short}
+    assert pipeline.unfinished() == [whole] and not pipeline.waiting
+    assert whole["headline"] == "标题" and whole["canonicalUrl"] == "http://www.jzrb.com/news/1.shtml"
+    assert whole["bodyHash"] and whole["datePublished"].tzinfo is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,11 +38,12 @@ def expected_urls(manifest) -> set[str]:
     return {a["url"] for a in manifest["articles"]}
 
 
-def wait_for_log(data: Path, text: str, timeout: float = 60) -> None:
+def wait_for_log(data: Path, text: str | re.Pattern, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for log in (data / "logs").glob("crawl-*.log"):
-            if text in log.read_text(encoding="utf-8", errors="replace"):
+            content = log.read_text(encoding="utf-8", errors="replace")
+            if text.search(content) if isinstance(text, re.Pattern) else text in content:
                 return
         time.sleep(0.1)
     raise AssertionError(f"{text!r} never appeared in the run's log")
@@ -116,13 +118,15 @@ def test_the_run_ends_at_its_deadline_with_status_5_and_nothing_lost(tmp_path, r
 
 
 def mid_run_crawl(data: Path, rec: Path) -> subprocess.Popen:
-    """A crawl caught mid-run: the other portals' articles are in the store pipeline's batch, lyd is stalled. (The
-    batch is kept until the run stops: STORE_MAX_WAIT would write it within 5 s, and a loaded machine can take that
-    long between the two signals of the stop-at-once test.)"""
+    """A crawl caught mid-run: the other portals' articles are in the store pipeline's batch, lyd is stalled.
+    Scrapy's log line of pages and items (every 0.5 s here) says when items have gone through the pipelines: on a
+    loaded machine the first ones can take seconds (the extraction process starting). The batch is kept until the
+    run stops (STORE_MAX_WAIT would write it within 5 s)."""
     proc = start(data, "crawl", "--replay", str(rec), "--fault", STALL_LYD, "-s", "STORE_MAX_WAIT=600",
-                 embedded=True)
+                 "-s", "LOGSTATS_INTERVAL=0.5", embedded=True)
     wait_for_log(data, "fetch failed: http://news.hnr.cn/")
-    time.sleep(1.0)
+    wait_for_log(data, re.compile(r"scraped [1-9]\d* items"))
+    time.sleep(0.5)
     return proc
 
 

@@ -161,18 +161,22 @@ class RunProcess(CrawlerProcess):
 
 
 def spill_unwritten(crawler) -> None:
-    """Write what the pipelines hold that is not in the database yet — the store's batch, and the items dedup was
-    holding — to the run's spill file."""
+    """Write what the pipelines hold that is not in the database yet — the store's batch, and the items dedup and
+    the normalise stage were holding — to the run's spill file."""
     from newscrawler.pipelines.dedup import DedupPipeline
+    from newscrawler.pipelines.normalise import NormalisePipeline
     from newscrawler.pipelines.store import StorePipeline
 
     try:
         pipeline = crawler.get_item_pipeline(StorePipeline)
         dedup = crawler.get_item_pipeline(DedupPipeline)
+        normalise = crawler.get_item_pipeline(NormalisePipeline)
     except RuntimeError:
         return
     if pipeline is not None:
-        count, path = pipeline.spill_buffer(dedup.undecided() if dedup is not None else [])
+        upstream = (normalise.unfinished() if normalise is not None else []) + \
+            (dedup.undecided() if dedup is not None else [])
+        count, path = pipeline.spill_buffer(upstream)
         if count:
             logger.error("%d fetched article(s) not yet stored kept in %s (`newscrawler db load-spill %s`)",
                          count, path, path)
