@@ -24,12 +24,18 @@ def item(n):
             "datePublished": datetime(2024, 3, 23, 12, tzinfo=UTC), "fetchedAt": datetime.now(UTC)}
 
 
-def test_database_gone_mid_run_spills_the_batch_and_fails_the_run(tmp_path):
+def store_pipeline(tmp_path: Path, **settings) -> tuple:
+    """A StorePipeline on the data directory's embedded server, outside a crawl: (server, crawler, pipeline)."""
     server = ensure_server(tmp_path)
-    crawler = get_crawler(settings_dict={"NEWSCRAWLER_DATA_DIR": str(tmp_path), "STORE_BATCH_SIZE": 2})
+    crawler = get_crawler(settings_dict={"NEWSCRAWLER_DATA_DIR": str(tmp_path), **settings})
     crawler.stats.open_spider()
     pipeline = StorePipeline(crawler)
     pipeline.store = Store.open(uri=server.client_uri)
+    return server, crawler, pipeline
+
+
+def test_database_gone_mid_run_spills_the_batch_and_fails_the_run(tmp_path):
+    server, crawler, pipeline = store_pipeline(tmp_path, STORE_BATCH_SIZE=2)
 
     async def feed():
         for n in range(2):
@@ -63,12 +69,7 @@ def test_database_gone_mid_run_spills_the_batch_and_fails_the_run(tmp_path):
 def test_articles_waiting_for_a_batch_are_written_after_store_max_wait(tmp_path):
     """A slow crawl (AutoThrottle, one article every few seconds) must not hold its articles until a batch of
     STORE_BATCH_SIZE fills: they are written STORE_MAX_WAIT seconds after the oldest one arrived."""
-    server = ensure_server(tmp_path)
-    crawler = get_crawler(settings_dict={"NEWSCRAWLER_DATA_DIR": str(tmp_path), "STORE_BATCH_SIZE": 500,
-                                         "STORE_MAX_WAIT": 0.3})
-    crawler.stats.open_spider()
-    pipeline = StorePipeline(crawler)
-    pipeline.store = Store.open(uri=server.client_uri)
+    server, crawler, pipeline = store_pipeline(tmp_path, STORE_BATCH_SIZE=500, STORE_MAX_WAIT=0.3)
 
     async def feed():
         for n in range(3):
