@@ -1,7 +1,10 @@
 """ExtractionProcess: the crawl's extract() in a process of its own (newscrawler/extract/worker.py), so pages are
 extracted on the second core while the crawler's own work — Scrapy's, the pipelines' — takes the first; the
 crawler is bound to one core by the GIL, and the embedded database server uses a quarter of the other. Over the
-replay crawl: wall time -10 % (median of three alternating pairs), CPU +2.5 % (the messages).
+replay crawl: wall time -10 % (median of three alternating pairs), CPU +2.5 % (the messages). Since stop 19 it
+also normalises the items (`normalise_fields_of`, for the normalise stage) and makes the archive's WARC records
+(`ExtractionWorker.archive_record`, for PageArchive): the crawler's own CPU -14 %, wall time -13 %, the whole
+pipeline's CPU -1.5 % (README, Benchmarks).
 
 The spider awaits `extract_page()`; without this extension (NEWSCRAWLER_EXTRACT_PROCESS false) it calls extract()
 in place. The worker answers one page at a time, in order, so the first unanswered page is always the one it is
@@ -58,7 +61,7 @@ class WorkerLost(ExtractionError):
 
 @dataclass
 class _Page:
-    """One request to the worker: a page to extract, or an item's fields to normalise."""
+    """One request to the worker: a page to extract, an item's fields to normalise, a page's archive record."""
 
     seq: int
     op: str
