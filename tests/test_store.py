@@ -186,3 +186,38 @@ def test_counters_written_batch_by_batch_equal_a_recount_even_if_one_is_deleted_
     assert [d["n"] for d in kept[0] if d["day"] == "2024-03-02"] == [4]
     assert [d["n"] for d in recount[0] if d["day"] == "2024-03-02"] == [12]
     assert sum(d["n"] for d in kept[0]) == 60 - 8
+
+
+def test_processes_opening_a_new_store_at_once_agree_on_its_id(mongo_uri):
+    """The store's id (meta.store_id) is made by whoever opens a new database first; the others, racing it, read
+    that one (the embedded server answered None to the loser's upsert: a crawl and a `db` command starting
+    together failed with a TypeError)."""
+    import threading
+    import uuid
+
+    from newscrawler.store.meta import MetaRoom
+
+    client = pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=5000)
+    try:
+        for _ in range(15):
+            name = f"test_{uuid.uuid4().hex[:12]}"
+            ids: list = []
+            clients = [pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=5000) for _ in range(6)]
+
+            def open_store(c, name: str, ids: list) -> None:
+                try:
+                    ids.append(MetaRoom(c[name]).store_id())
+                except Exception as exc:  # noqa: BLE001 - the assertion names it
+                    ids.append(exc)
+
+            threads = [threading.Thread(target=open_store, args=(c, name, ids)) for c in clients]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for c in clients:
+                c.close()
+            client.drop_database(name)
+            assert len(ids) == 6 and len(set(ids)) == 1 and isinstance(ids[0], str), ids
+    finally:
+        client.close()
