@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,8 +78,7 @@ class PageArchive:
                  "requested": (meta.get("redirect_urls") or [None])[0], "when": datetime.now(UTC)}
         worker = worker_of(self.crawler)
         if worker is None:
-            self._write(response.url, lambda: response_record(response.url, response.status, headers,
-                                                              response.body, **extra))
+            self._write(self._made_here(response.url, response.status, headers, response.body, extra))
             return
         # Made in the extraction process, which answers in order: the record is written before the same page's
         # extract() answer reaches the spider, so a stored article's page is still in the archive first.
@@ -93,21 +91,23 @@ class PageArchive:
                        body: bytes, extra: dict[str, Any]) -> None:
         try:
             member = await worker.archive_record(url, status, headers, body, extra)
-        except WorkerLost:
-            member = None  # the process died on it: made here instead
+        except WorkerLost:  # the process died on it: made here instead
+            member = self._made_here(url, status, headers, body, extra)
         except Exception as exc:  # noqa: BLE001 - one page's record, never the crawl
             self._unwritable(url, exc)
             return
-        self._write(url, (lambda: member) if member is not None else
-                    (lambda: response_record(url, status, headers, body, **extra)))
+        self._write(member)
 
-    def _write(self, url: str, record: Callable[[], bytes]) -> None:
-        if self.failed:
-            return
+    def _made_here(self, url: str, status: int, headers: list[tuple[str, str]], body: bytes,
+                   extra: dict[str, Any]) -> bytes | None:
         try:
-            member = record()
+            return response_record(url, status, headers, body, **extra)
         except Exception as exc:  # noqa: BLE001 - one page's record, never the crawl
             self._unwritable(url, exc)
+            return None
+
+    def _write(self, member: bytes | None) -> None:
+        if member is None or self.failed:
             return
         try:
             self.writer.append(member)

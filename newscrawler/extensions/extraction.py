@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_RESTARTS = 5
-# Each crawler's extension, found once (get_extension walks every extension).
+# Each crawler's extension (None: it has none), found once.
 _EXTENSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 WATCH_EVERY = 1.0
 
@@ -304,35 +304,31 @@ class ExtractionProcess:
 
 
 def worker_of(crawler: Crawler) -> ExtractionWorker | None:
-    """The crawl's extraction process, when it has one (NEWSCRAWLER_EXTRACT_PROCESS, the asyncio reactor)."""
-    ext = _extension(crawler)
-    return ext.worker if ext is not None and not ext.worker.disabled else None
-
-
-def _extension(crawler: Crawler) -> ExtractionProcess | None:
+    """The crawl's extraction process, when it has one (NEWSCRAWLER_EXTRACT_PROCESS, the asyncio reactor) and has
+    not given up on it."""
     ext = _EXTENSIONS.get(crawler, False)
-    if ext is False:
+    if ext is False:  # found once: get_extension walks every extension
         ext = _EXTENSIONS[crawler] = crawler.get_extension(ExtractionProcess)
-    return ext
+    return ext.worker if ext is not None and not ext.worker.disabled else None
 
 
 async def extract_page(crawler: Crawler, body: bytes, url: str, headers: Mapping[str, str],
                        profile: PortalProfile | None) -> Article:
     """extract() for the spider: in the extraction process when there is one, else in place."""
-    ext = _extension(crawler)
-    if ext is None:
+    worker = worker_of(crawler)
+    if worker is None:
         return extract(body, url, headers=headers, profile=profile)
-    return await ext.worker.extract(body, url, headers, profile)
+    return await worker.extract(body, url, headers, profile)
 
 
 async def normalise_fields_of(crawler: Crawler, fields: dict[str, Any],
                               profile: PortalProfile | None) -> dict[str, Any]:
     """normalise_fields() for the normalise stage: in the extraction process when there is one, else in place.
     A worker lost on the way costs nothing here: the crawler has the fields, and normalises them itself."""
-    ext = _extension(crawler)
-    if ext is not None:
+    worker = worker_of(crawler)
+    if worker is not None:
         try:
-            return await ext.worker.normalise(fields, profile)
+            return await worker.normalise(fields, profile)
         except WorkerLost:
             pass
     return normalise_fields(fields, profile)
