@@ -77,7 +77,7 @@ def csv_chunks(docs: Iterable[dict[str, Any]], rows_per_chunk: int = 200) -> Ite
     writer.writerow(FIELDS)
     n = 0
     for doc in docs:
-        writer.writerow([_csv_cell(v) for v in record(doc).values()])
+        writer.writerow([csv_cell(v) for v in record(doc).values()])
         n += 1
         if n % rows_per_chunk == 0:
             yield buffer.getvalue()
@@ -86,7 +86,7 @@ def csv_chunks(docs: Iterable[dict[str, Any]], rows_per_chunk: int = 200) -> Ite
     yield buffer.getvalue()
 
 
-def _csv_cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):

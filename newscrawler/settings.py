@@ -56,6 +56,13 @@ SPIDER_MIDDLEWARES = {
     # Skips stored articles and dead links, stops a column's walk at the first page with nothing new.
     "newscrawler.middlewares.IncrementalCrawl": 950,
 }
+# `scrapy crawl portal -o FILE` (or FEEDS) writes each article as `newscrawler db export` does: exported fields
+# only, dates with their offset, UTF-8 text.
+FEED_EXPORTERS = {fmt: f"newscrawler.feeds.{name}" for fmt, name in (
+    ("json", "JsonExporter"), ("jsonlines", "JsonLinesExporter"), ("jsonl", "JsonLinesExporter"),
+    ("jl", "JsonLinesExporter"), ("csv", "CsvExporter"), ("xml", "XmlExporter"), ("pickle", "PickleExporter"),
+    ("marshal", "MarshalExporter"))}
+FEED_EXPORT_ENCODING = "utf-8"
 ITEM_PIPELINES = {
     "newscrawler.pipelines.validate.ValidatePipeline": 300,
     "newscrawler.pipelines.normalise.NormalisePipeline": 400,

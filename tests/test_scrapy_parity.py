@@ -4,12 +4,17 @@ record, no data directory and no database server behind. Real `scrapy` processes
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
 from pathlib import Path
 
 import kit
 import pytest
 from kit import open_store, scrapy_env
 
+from newscrawler import export
 from newscrawler.runlock import RunLock
 from newscrawler_replay.generate import generate
 from newscrawler_replay.server import ReplayServer
@@ -122,3 +127,34 @@ def test_parse_on_a_listing_page_lists_its_article_links(tmp_path, replay):
     linked = [a["url"] for a in manifest["articles"] if a["site"] == "hnr" and a["column"] == "hnxw"]
     assert any(url in result.stdout for url in linked)
     assert not (tmp_path / "data").exists()
+
+
+def test_scrapy_feed_exports_write_articles_as_db_export_does(tmp_path, replay):
+    """`scrapy crawl portal -o FILE`: every stored article, as `newscrawler db export` writes it (the crawl's item
+    holds internal fields, dedup's sketch among them as bytes, which Scrapy's JSON encoder refused on every item)."""
+    server, _ = replay
+    data = tmp_path / "data"
+    jsonl, csv_file = tmp_path / "articles.jsonl", tmp_path / "articles.csv"
+    result = scrapy(data, server.proxy_url, "crawl", "portal", "-a", "site=hnr", *FAST,
+                    "-o", str(jsonl), "-o", str(csv_file), embedded=False)
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-3000:]
+    assert "ERROR" not in kit.last_log(data)
+    lines = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    with open_store(data) as store:
+        stored = {doc["canonicalUrl"]: export.record(doc) for doc in store.articles.collection.find({})}
+    assert len(stored) >= 20 and sorted(line["canonicalUrl"] for line in lines) == sorted(stored)
+    for line in lines:
+        assert list(line) == list(export.FIELDS)
+        want = stored[line["canonicalUrl"]]
+        # The store sets when it first and last saw the article as it writes; it keeps milliseconds; the URLs an
+        # article was reached by are a set.
+        assert {k: v for k, v in line.items() if k not in ("firstSeen", "lastSeen", "fetchedAt", "urls")} == \
+               {k: v for k, v in want.items() if k not in ("firstSeen", "lastSeen", "fetchedAt", "urls")}
+        assert sorted(line["urls"]) == sorted(want["urls"])
+        assert line["fetchedAt"][:23] == want["fetchedAt"][:23]
+    assert any(re.search(r"[\u4e00-\u9fff]", line["headline"]) for line in lines)  # UTF-8, not \u escapes
+    assert "\\u" not in jsonl.read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8"))))
+    assert rows[0] == list(export.FIELDS) and len(rows) == len(lines) + 1
+    authors = rows[0].index("authors")
+    assert all(isinstance(json.loads(row[authors]), list) for row in rows[1:])
