@@ -33,11 +33,20 @@ STOP_REASONS = {signal.SIGTERM: "sigterm", signal.SIGINT: "sigint"}
 DEADLINE = "deadline"
 
 
+def scrapy_logs_at_run_level() -> None:
+    """Scrapy's logging set-up (run by CrawlerProcess) puts its "scrapy" logger at DEBUG, so each of its DEBUG
+    lines — two per article ("Crawled (200)", "Scraped from") and more — is built as a record, then dropped by
+    the run's handlers; left at NOTSET it has the run's level (the root logger's, from --log-level) and is not
+    built at all: ~1.4 % of the crawler's CPU in the crawl benchmark's profile."""
+    logging.getLogger("scrapy").setLevel(logging.NOTSET)
+
+
 class RunProcess(CrawlerProcess):
     def __init__(self, settings, store=None):
         # newscrawler installs its own log handlers (the run's file; stderr at a terminal).
         settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
         super().__init__(settings)
+        scrapy_logs_at_run_level()
         self.store = store
         self.forced: str | None = None  # why the run was stopped at once: a signal's name or DEADLINE
         self._pending: int | None = None
