@@ -2,7 +2,7 @@
 fetches the same pages and does nothing else, in the same run, against the same replay server (its own
 process, so it never shares a GIL with the crawler being measured).
 
-    .venv/bin/python benchmarks/crawl.py [--articles-per-site 600] [--archive-cost]
+    .venv/bin/python benchmarks/crawl.py [--articles-per-site 600] [--archive-cost] [--floor]
 
 Prints, for each crawler process, wall time, pages/s, CPU seconds and peak RSS; for `newscrawler crawl` also
 the CPU seconds of the embedded database server over the crawl (a separate process: its pid from
@@ -10,6 +10,9 @@ db/server.json, its CPU time from /proc), and the full pipeline's CPU and wall t
 fetch's. Both crawlers are timed the same way: wall time from before their first import to the end of the
 crawl, CPU time of the whole process (interpreter start-up and imports included) and, for `newscrawler crawl`, of
 its extraction process (shown apart too).
+--floor adds a bare fetch that does, in its one process, the per-page work every stored article needs: extract()
+with the portal's profile, normalisation and dedup's sketch; with the database's CPU it is the least the pipeline
+can cost here (printed as "floor").
 --archive-cost adds a `newscrawler crawl` with the raw-page archive switched off (NEWSCRAWLER_ARCHIVE=0, its own
 data directory and database server), the CPU seconds of both crawls, the archive's bytes per article and the
 machine's load average around the runs.
@@ -51,15 +54,22 @@ def wait_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"replay server did not listen on {port}")
 
 
-def bare_main(proxy: str, out: str, with_extraction: bool = False) -> None:
+def bare_main(proxy: str, out: str, with_extraction: bool = False, floor: bool = False) -> None:
     """A plain Scrapy spider: same discovery rules (the profiles' patterns), no storage; with_extraction
-    runs the extractor on each article page too, to show which part of the cost is extraction."""
+    runs the extractor on each article page too, to show which part of the cost is extraction; floor does, in
+    this process, the per-page work no stored article can go without: extract() with the portal's profile, then
+    on an article's last page normalisation and dedup's sketch (the extraction process's normalise request)."""
     t0 = time.perf_counter()  # the same starting point as pipeline_main: before the first import
     import scrapy
+    from itemadapter import ItemAdapter
     from scrapy.crawler import CrawlerProcess
 
     from newscrawler.extract import extract
     from newscrawler.profiles import load_profiles
+
+    if floor:  # only there: the bare fetch's own imports stay what they were
+        from newscrawler.extract.worker import normalise_fields
+        from newscrawler.normalise.article import READS
 
     profiles = list(load_profiles().values())
     os.environ["http_proxy"] = proxy
@@ -76,17 +86,21 @@ def bare_main(proxy: str, out: str, with_extraction: bool = False) -> None:
             for href in response.css("a::attr(href)").getall():
                 url = urljoin(response.url, href)
                 if p.is_article_url(url):
-                    yield scrapy.Request(url, callback=self.article)
+                    yield scrapy.Request(url, callback=self.article, cb_kwargs={"p": p})
                 elif p.is_pagination_url(url):
                     yield scrapy.Request(url, cb_kwargs={"p": p})
 
-        def article(self, response):
+        def article(self, response, p):
+            headers = {"Content-Type": response.headers.get("Content-Type", b"").decode("latin-1")}
             if with_extraction:
-                extract(response.body, response.url, headers={"Content-Type": response.headers.get(
-                    "Content-Type", b"").decode("latin-1")})
+                extract(response.body, response.url, headers=headers)
+            if floor:
+                page = ItemAdapter(extract(response.body, response.url, headers=headers, profile=p))
+                if not page.get("nextPage"):
+                    normalise_fields({name: page[name] for name in READS if name in page}, p)
             # The same continuation pages the real crawl follows.
             for href in response.xpath('//a[contains(., "下一页")]/@href').getall():
-                yield scrapy.Request(urljoin(response.url, href), callback=self.article)
+                yield scrapy.Request(urljoin(response.url, href), callback=self.article, cb_kwargs={"p": p})
 
     settings = {"ROBOTSTXT_OBEY": True, "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
                 "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING",
@@ -220,6 +234,10 @@ def main() -> None:
     ap.add_argument("--monitors-cost", action="store_true",
                     help="only measure the portal health monitors: the crawl with and without them")
     ap.add_argument("--rounds", type=int, default=4, help="crawls per variant for --monitors-cost")
+    ap.add_argument("--floor", action="store_true",
+                    help="also a bare fetch doing the per-page work every stored article needs (extract() with "
+                         "the profile, normalisation, dedup's sketch), in one process: with the database's CPU, "
+                         "the least the pipeline can cost on this machine")
     args = ap.parse_args()
     load_before = os.getloadavg()
     from newscrawler_replay.generate import generate
@@ -242,6 +260,8 @@ def main() -> None:
             me = [sys.executable, __file__]
             subprocess.run(me + ["--bare", proxy, str(tmp / "bare.json")], check=True)
             subprocess.run(me + ["--bare-extract", proxy, str(tmp / "bare-extract.json")], check=True)
+            if args.floor:
+                subprocess.run(me + ["--bare-floor", proxy, str(tmp / "floor.json")], check=True)
             data_dir = tmp / "data"
             db_rss = run_pipeline(me, proxy, data_dir, tmp / "pipe.json")
             if args.archive_cost:
@@ -256,9 +276,11 @@ def main() -> None:
         pipe = json.loads((tmp / "pipe.json").read_text())
         bare_x = json.loads((tmp / "bare-extract.json").read_text())
         plain = json.loads((tmp / "pipe-no-archive.json").read_text()) if args.archive_cost else None
+        floor = json.loads((tmp / "floor.json").read_text()) if args.floor else None
     print(f"{'crawler':<30}{'pages':>7}{'wall s':>8}{'pages/s':>9}{'CPU s':>8}{'db CPU s':>10}{'total CPU s':>13}"
           f"{'peak RSS MiB':>14}")
-    rows = (("bare Scrapy fetch", bare), ("bare fetch + extract()", bare_x), ("newscrawler crawl", pipe))
+    rows = (("bare Scrapy fetch", bare), ("bare fetch + extract()", bare_x),
+            *((("floor: + profile, normalise", floor),) if floor else ()), ("newscrawler crawl", pipe))
     for name, r in rows:
         db_cpu = r.get("db_cpu")
         total = r["cpu"] + (db_cpu or 0)
@@ -279,6 +301,12 @@ def main() -> None:
           f"{bare['cpu'] / max(pipe['stored'], 1) * 1000:.2f} for the bare fetch")
     print(f"stored {pipe['stored']} articles of {n_articles} recorded; crawl exit {pipe['exit']}, "
           f"{pipe['log_errors']} ERROR lines in its log")
+    if floor is not None:
+        least = floor["cpu"] + (pipe.get("db_cpu") or 0)
+        print(f"floor: the per-page work in one process ({floor['cpu']:.2f} s) + this crawl's database "
+              f"({pipe.get('db_cpu') or 0:.2f} s) = {least:.2f} s CPU, {least / bare['cpu']:.2f}× the bare fetch; "
+              f"the rest of the pipeline (archive, dedup, writes, pipelines, listing checks, monitors, the "
+              f"extraction process's messages) {pipe_cpu - least:.2f} s, {(pipe_cpu - least) / bare['cpu']:.2f}×")
     if plain is not None:
         print(f"\n{'raw-page archive':<28}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'CPU s':>8}{'db CPU s':>10}")
         for name, r in (("newscrawler crawl, archive on", pipe), ("newscrawler crawl, archive off", plain)):
@@ -295,8 +323,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] in ("--bare", "--bare-extract"):
-        bare_main(sys.argv[2], sys.argv[3], with_extraction=sys.argv[1] == "--bare-extract")
+    if len(sys.argv) > 1 and sys.argv[1] in ("--bare", "--bare-extract", "--bare-floor"):
+        bare_main(sys.argv[2], sys.argv[3], with_extraction=sys.argv[1] == "--bare-extract",
+                  floor=sys.argv[1] == "--bare-floor")
     elif len(sys.argv) > 1 and sys.argv[1] in ("--pipeline", "--pipeline-no-monitors"):
         pipeline_main(sys.argv[2], sys.argv[3], sys.argv[4], monitors=sys.argv[1] == "--pipeline")
     else:
