@@ -46,7 +46,12 @@ class MarshalExporter(_Exported, exporters.MarshalItemExporter):
 
 
 class CsvExporter(_Exported, exporters.CsvItemExporter):
-    """Lists and objects as JSON text, as in `db export --format csv` (Scrapy's would join a list with commas)."""
+    """As `db export --format csv`: UTF-8 with a byte-order mark (spreadsheet programs read Chinese right only with
+    it; none is written when a run appends to a file already there), lists and objects as JSON text (Scrapy's would
+    join a list with commas)."""
+
+    def __init__(self, file: Any, **kwargs: Any):
+        super().__init__(file, **{**kwargs, "encoding": "utf-8-sig"})
 
     def serialize_field(self, field: Any, name: str, value: Any) -> Any:
         return export.csv_cell(value)

@@ -154,7 +154,8 @@ def test_scrapy_feed_exports_write_articles_as_db_export_does(tmp_path, replay):
         assert line["fetchedAt"][:23] == want["fetchedAt"][:23]
     assert any(re.search(r"[\u4e00-\u9fff]", line["headline"]) for line in lines)  # UTF-8, not \u escapes
     assert "\\u" not in jsonl.read_text(encoding="utf-8")
-    rows = list(csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8"))))
+    assert csv_file.read_bytes().startswith(b"\xef\xbb\xbfurl,")  # the byte-order mark, as db export writes it
+    rows = list(csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8-sig"))))
     assert rows[0] == list(export.FIELDS) and len(rows) == len(lines) + 1
     authors = rows[0].index("authors")
     assert all(isinstance(json.loads(row[authors]), list) for row in rows[1:])
